@@ -1,0 +1,3 @@
+"""Frontdesk: compliant SMS for an AI receptionist."""
+
+__version__ = "0.1.0"

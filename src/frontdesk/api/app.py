@@ -1,0 +1,39 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from frontdesk import __version__
+from frontdesk.api import problems, routes_admin, routes_contacts, routes_inbound, routes_messages
+from frontdesk.bootstrap import Container
+
+DESCRIPTION = """Frontdesk sends and receives the texts of an AI receptionist and enforces the
+SMS policy on every message: consent first, STOP and HELP always honoured, no spam,
+proof of everything. Every error is `application/problem+json` naming the field and
+the fix. Reason codes are stable strings (see `api.md`)."""
+
+
+def create_app(container: Container, *, start_worker: bool | None = None) -> FastAPI:
+    run_worker = container.embedded_worker if start_worker is None else start_worker
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if run_worker:
+            container.worker.start()
+        try:
+            yield
+        finally:
+            container.worker.stop()
+
+    app = FastAPI(
+        title="Frontdesk", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    )
+    app.state.container = container
+    problems.install(app)
+    for module in (routes_admin, routes_contacts, routes_messages, routes_inbound):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,82 @@
+"""Tenants (admin) and the tenant's own record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from frontdesk import errors
+from frontdesk.api import views
+from frontdesk.api.deps import AdminUoW, AppContainer, TenantCaller
+from frontdesk.api.schemas import NoteText, NumberIn, ReasonText, TenantIn
+from frontdesk.services import tenants
+
+router = APIRouter()
+
+
+@router.post("/v1/tenants", status_code=201, tags=["tenants"])
+def create_tenant(body: TenantIn, uow: AdminUoW, c: AppContainer) -> JSONResponse:
+    created = tenants.create_tenant(
+        uow,
+        name=body.name,
+        timezone=body.timezone,
+        support_email=body.support_email,
+        support_phone=body.support_phone,
+        now=c.clock.now(),
+    )
+    uow.commit()
+    out = views.tenant(created.tenant)
+    out["api_key"] = created.api_key
+    return JSONResponse(out, status_code=201)
+
+
+@router.get("/v1/tenants/{tenant_id}", tags=["tenants"])
+def get_tenant(tenant_id: str, uow: AdminUoW) -> dict[str, Any]:
+    row = uow.tenant_row(tenant_id)
+    if row is None:
+        raise errors.not_found("tenant")
+    return views.tenant(row)
+
+
+@router.post("/v1/tenants/{tenant_id}/suspend", tags=["tenants"])
+def suspend_tenant(
+    tenant_id: str, body: ReasonText, uow: AdminUoW, c: AppContainer
+) -> dict[str, Any]:
+    row = tenants.suspend(uow, tenant_id, body.reason, c.clock.now())
+    uow.commit()
+    return views.tenant(row)
+
+
+@router.post("/v1/tenants/{tenant_id}/reinstate", tags=["tenants"])
+def reinstate_tenant(
+    tenant_id: str, body: NoteText, uow: AdminUoW, c: AppContainer
+) -> dict[str, Any]:
+    row = tenants.reinstate(uow, tenant_id, body.note, c.clock.now())
+    uow.commit()
+    return views.tenant(row)
+
+
+@router.get("/v1/tenant", tags=["tenants"])
+def own_tenant(caller: TenantCaller) -> dict[str, Any]:
+    out = views.tenant(caller.tenant)
+    out["numbers"] = [n.number for n in caller.scope.sending_numbers()]
+    return out
+
+
+@router.post("/v1/numbers", status_code=201, tags=["numbers"])
+def add_number(body: NumberIn, caller: TenantCaller, c: AppContainer) -> JSONResponse:
+    if body.provider != c.provider.name:
+        raise errors.invalid(
+            "provider",
+            "unknown_provider",
+            f"provider must be {c.provider.name!r} on this deployment",
+        )
+    row = tenants.add_sending_number(
+        caller.uow, caller.tenant.id, body.number, body.provider, c.clock.now(), caller.actor
+    )
+    caller.uow.commit()
+    return JSONResponse(
+        {"id": row.id, "number": row.number, "provider": row.provider}, status_code=201
+    )

@@ -1,0 +1,149 @@
+"""Messages: send, batch, check, read, list, cancel (tenant)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, ValidationError
+
+from frontdesk import errors
+from frontdesk.api import views
+from frontdesk.api.deps import AppContainer, TenantCaller
+from frontdesk.api.problems import _validation_errors
+from frontdesk.api.schemas import BatchIn, MessageIn
+from frontdesk.domain import phone
+from frontdesk.services import messages
+from frontdesk.services.contacts import e164_or_422
+
+router = APIRouter()
+
+
+def _command(body: MessageIn, *, strict_number: bool = True) -> messages.SendCommand:
+    to = e164_or_422(body.to, "to") if strict_number else body.to
+    if body.from_ is not None and phone.try_parse(body.from_) is None:
+        raise errors.invalid("from", "invalid_number", "from is not a valid phone number")
+    return messages.SendCommand(
+        to=to,
+        body=body.body,
+        category=body.category_enum(),
+        sender=body.from_,
+        media_urls=tuple(body.media_urls),
+        send_at=body.send_at,
+        idempotency_key=body.idempotency_key,
+        subject=body.subject,
+    )
+
+
+@router.post("/v1/messages", status_code=201, tags=["messages"])
+def send_message(body: MessageIn, caller: TenantCaller, c: AppContainer) -> JSONResponse:
+    submitted = messages.submit(caller.scope, _command(body), c.clock.now(), caller.actor)
+    caller.uow.commit()
+    if submitted.created:
+        c.worker.wake()
+    return JSONResponse(
+        views.message(submitted.message), status_code=201 if submitted.created else 200
+    )
+
+
+@router.post("/v1/messages/batch", tags=["messages"])
+def send_batch(body: BatchIn, caller: TenantCaller, c: AppContainer) -> dict[str, Any]:
+    now = c.clock.now()
+    results: list[dict[str, Any]] = []
+    keys_seen: set[str] = set()
+    for index, item in enumerate(body.messages):
+        try:
+            parsed = MessageIn.model_validate(item)
+            if parsed.idempotency_key and parsed.idempotency_key in keys_seen:
+                raise errors.invalid(
+                    "idempotency_key",
+                    "duplicate_in_batch",
+                    "the same idempotency_key appears twice in this batch",
+                )
+            if parsed.idempotency_key:
+                keys_seen.add(parsed.idempotency_key)
+            submitted = messages.submit(caller.scope, _command(parsed), now, caller.actor)
+            results.append(views.message(submitted.message))
+        except ValidationError as exc:
+            errs = [
+                {**e, "field": f"messages[{index}].{e['field']}"} for e in _validation_errors(exc)
+            ]
+            results.append({"error": {"status": 422, "title": "Invalid message", "errors": errs}})
+        except errors.AppError as exc:
+            results.append(
+                {
+                    "error": {
+                        "status": exc.status,
+                        "title": exc.title,
+                        "detail": exc.detail,
+                        "errors": [
+                            {**e.as_dict(), "field": f"messages[{index}].{e.field}"}
+                            for e in exc.errors
+                        ],
+                    }
+                }
+            )
+    caller.uow.commit()
+    c.worker.wake()
+    return {"results": results}
+
+
+@router.post("/v1/messages/check", tags=["messages"])
+def check_message(body: MessageIn, caller: TenantCaller, c: AppContainer) -> dict[str, Any]:
+    decision = messages.check(caller.scope, _command(body, strict_number=False), c.clock.now())
+    return views.decision(decision)
+
+
+@router.get("/v1/messages/{message_id}", tags=["messages"])
+def get_message(message_id: str, caller: TenantCaller) -> dict[str, Any]:
+    row = caller.scope.message(message_id)
+    if row is None:
+        raise errors.not_found("message")
+    out = views.message(row)
+    out["events"] = [
+        {"status": e.status, "at": views.iso(e.at), "error_code": e.error_code, "detail": e.detail}
+        for e in caller.scope.message_events(row.id)
+    ]
+    return out
+
+
+@router.get("/v1/messages", tags=["messages"])
+def list_messages(
+    caller: TenantCaller,
+    to: str | None = Query(None, max_length=40),
+    status: str | None = Query(None, max_length=16),
+    since: AwareDatetime | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
+    e164 = e164_or_422(to, "to") if to else None
+    valid = {
+        "scheduled",
+        "queued",
+        "sending",
+        "sent",
+        "delivered",
+        "undelivered",
+        "failed",
+        "canceled",
+        "blocked",
+    }
+    if status is not None and status not in valid:
+        raise errors.invalid(
+            "status", "invalid_status", f"status must be one of {', '.join(sorted(valid))}"
+        )
+    since_dt: datetime | None = since
+    rows = caller.scope.messages(to=e164, status=status, since=since_dt, limit=limit, offset=offset)
+    return {
+        "items": [views.message(m) for m in rows],
+        "next_offset": offset + len(rows) if len(rows) == limit else None,
+    }
+
+
+@router.post("/v1/messages/{message_id}/cancel", tags=["messages"])
+def cancel_message(message_id: str, caller: TenantCaller, c: AppContainer) -> dict[str, Any]:
+    row = messages.cancel(caller.scope, message_id, c.clock.now(), caller.actor)
+    caller.uow.commit()
+    return views.message(row)

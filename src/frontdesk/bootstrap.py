@@ -1,0 +1,65 @@
+"""The composition root: the one place that picks adapters and wires the rooms together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from frontdesk.clock import Clock, SystemClock
+from frontdesk.config import Settings
+from frontdesk.providers.base import Provider
+from frontdesk.providers.simulator import CarrierSimulator
+from frontdesk.storage.db import Database, connect
+from frontdesk.storage.migrate import upgrade
+from frontdesk.worker.loop import Worker
+
+
+@dataclass
+class Container:
+    settings: Settings
+    db: Database
+    provider: Provider
+    clock: Clock
+    worker: Worker
+    embedded_worker: bool
+
+    def close(self) -> None:
+        self.worker.stop()
+        self.db.dispose()
+
+
+def make_provider(settings: Settings) -> Provider:
+    if settings.provider == "simulator":
+        return CarrierSimulator(seed=settings.simulator_seed)
+    raise ValueError(f"FRONTDESK_PROVIDER={settings.provider!r} is not available; use 'simulator'")
+
+
+def build(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    provider: Provider | None = None,
+    migrate: bool = True,
+    embedded_worker: bool | None = None,
+) -> Container:
+    db = connect(settings.database_url)
+    if migrate:
+        upgrade(db.url)
+    provider = provider or make_provider(settings)
+    clock = clock or SystemClock()
+    worker = Worker(
+        db=db,
+        provider=provider,
+        clock=clock,
+        batch=settings.worker_batch,
+        idle_seconds=settings.worker_idle_seconds,
+    )
+    if embedded_worker is None:
+        embedded_worker = db.dialect == "sqlite"
+    return Container(
+        settings=settings,
+        db=db,
+        provider=provider,
+        clock=clock,
+        worker=worker,
+        embedded_worker=embedded_worker,
+    )

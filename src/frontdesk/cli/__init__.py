@@ -1,0 +1,1 @@
+"""Typer commands, thin: each calls bootstrap and a service."""

@@ -1,0 +1,131 @@
+"""The ``frontdesk`` command: serve, worker, migrate, demo."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from frontdesk import config as config_module
+
+app = typer.Typer(
+    help="Frontdesk: compliant SMS for an AI receptionist.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+VAR = Path("var")
+
+
+def _settings() -> config_module.Settings:
+    try:
+        return config_module.load()
+    except Exception as exc:  # pydantic validation of the environment
+        console.print(
+            f"[red]Bad FRONTDESK_ settings:[/red] {exc}\nFix the environment variable "
+            "named above and run again."
+        )
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from frontdesk.storage.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    console.print(f"Schema is up to date on {_redact(settings.database_url)}.")
+
+
+def _redact(url: str) -> str:
+    if "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Address to bind (default 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default 8000)."),
+    seed: bool = typer.Option(True, help="Seed the demo tenant into an empty database."),
+) -> None:
+    """Run the API and, on the embedded default, the delivery worker in one process."""
+    import uvicorn
+
+    from frontdesk.api.app import create_app
+    from frontdesk.bootstrap import build
+    from frontdesk.seed import admin_token, seed_demo
+
+    settings = _settings()
+    host = host or settings.host
+    port = port or settings.port
+    settings.admin_token = admin_token(VAR, settings.admin_token)
+    container = build(settings)
+    base = f"http://{host}:{port}"
+    seeded = seed_demo(container.db, container.clock.now()) if seed else None
+    creds = VAR / "demo-credentials.txt"
+    if seeded is not None:
+        VAR.mkdir(exist_ok=True)
+        creds.write_text(f"api_key={seeded.api_key}\ntenant_id={seeded.tenant_id}\n")
+        creds.chmod(0o600)
+    api_key = None
+    if creds.exists():
+        api_key = dict(line.split("=", 1) for line in creds.read_text().split()).get("api_key")
+    console.print(
+        f"[bold]Frontdesk[/bold] on {base}  (database: {_redact(settings.database_url)}, "
+        f"provider: {settings.provider}, worker: "
+        f"{'in-process' if container.embedded_worker else 'external'})"
+    )
+    console.print(f"  API docs      {base}/docs     OpenAPI {base}/openapi.json")
+    console.print(f"  Health        {base}/healthz")
+    console.print(f"  Admin token   {settings.admin_token}")
+    if api_key:
+        console.print(f"  Demo API key  {api_key}  (Bright Smile Dental; kept in {creds})")
+        console.print("  Try:")
+        console.print(
+            f"    curl -s -X POST {base}/v1/messages -H 'Authorization: Bearer {api_key}' "
+            '-H \'Content-Type: application/json\' -d \'{"to": "+14155550123", "body": '
+            '"Bright Smile Dental: your cleaning is Tue at 3pm. Reply C to confirm. Reply STOP '
+            'to opt out.", "category": "appointment_reminder"}\'',
+            soft_wrap=True,
+        )
+    uvicorn.run(create_app(container), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def worker() -> None:
+    """Run a delivery worker alone (scale-out); stops cleanly on SIGTERM/SIGINT."""
+    from frontdesk.bootstrap import build
+
+    settings = _settings()
+    container = build(settings, embedded_worker=False)
+    logging.basicConfig(level=settings.log_level)
+
+    def _stop(*_: object) -> None:
+        container.worker.stop(timeout=0)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    console.print(f"worker {os.getpid()} on {_redact(settings.database_url)}")
+    container.worker.run_forever()
+    container.db.dispose()
+
+
+@app.command()
+def demo(keep: bool = typer.Option(False, help="Keep the demo database file.")) -> None:
+    """A scripted tour on a fresh embedded database."""
+    from frontdesk.demo import run_tour
+
+    code = run_tour(console, keep=keep)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,31 @@
+"""Settings from the environment (prefix ``FRONTDESK_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FRONTDESK_", extra="ignore")
+
+    database_url: str = Field(default_factory=lambda: f"sqlite:///{Path('var/frontdesk.db')}")
+    admin_token: str | None = None
+    provider: str = "simulator"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_base_url: str | None = None
+    worker_batch: int = 100
+    worker_idle_seconds: float = 0.2
+    review_hours: int = 24
+    simulator_seed: int = 7
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_api_base: str = "https://api.twilio.com"
+    log_level: str = "INFO"
+
+
+def load() -> Settings:
+    return Settings()

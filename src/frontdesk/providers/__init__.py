@@ -1,0 +1,1 @@
+"""Carrier adapters. Providers speak to carriers; they never touch the database."""

@@ -1,0 +1,160 @@
+"""The consent ledger: append grants and revocations.
+
+An opt-out is lifted only by the recipient's own act (R-FCC-07).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from frontdesk import errors
+from frontdesk.domain.consent import (
+    RECIPIENT_ACT_METHODS,
+    WRITTEN_METHODS,
+    ConsentEvent,
+    ConsentState,
+    EventKind,
+    Method,
+    Scope,
+    fold,
+    validate_grant,
+)
+from frontdesk.domain.messages import Category
+from frontdesk.ids import new_id
+from frontdesk.services.contacts import ensure_contact
+from frontdesk.storage.models import ConsentEventRow, Suppression
+from frontdesk.storage.uow import TenantScope
+
+RECIPIENT_SUPPRESSIONS = ("opt_out", "carrier_opt_out", "review_expired")
+
+
+def to_domain(rows: Iterable[ConsentEventRow]) -> list[ConsentEvent]:
+    return [
+        ConsentEvent(
+            kind=EventKind(r.kind),
+            scope=Scope(r.scope) if r.scope else None,
+            method=Method(r.method) if r.method else None,
+            at=r.captured_at,
+            written=r.written,
+            limited_to=frozenset(Category(c) for c in r.limited_to) if r.limited_to else None,
+            recipient_act=r.recipient_act,
+            event_id=r.id,
+        )
+        for r in rows
+    ]
+
+
+def current_state(scope: TenantScope, e164: str) -> ConsentState:
+    return fold(to_domain(scope.consent_events(e164)))
+
+
+def record_grant(
+    scope: TenantScope,
+    e164: str,
+    *,
+    consent_scope: Scope,
+    method: Method,
+    captured_at: datetime,
+    evidence: Mapping[str, object],
+    now: datetime,
+    source: str,
+    actor: str,
+    limited_to: frozenset[Category] | None = None,
+) -> ConsentEventRow:
+    """Append a grant after checking its evidence (R-C-02, R-C-03, R-C-05).
+
+    R-FCC-07: a grant lifts an earlier opt-out only when it proves an affirmative act
+    by the recipient and was captured after the opt-out; otherwise the opt-out stays.
+    """
+    problems = validate_grant(consent_scope, method, evidence, captured_at, now)
+    if problems:
+        raise errors.AppError(
+            422,
+            "Consent refused",
+            "The consent does not meet the evidence rules; nothing was recorded.",
+            [errors.FieldError(p.field, p.code, p.message) for p in problems],
+        )
+    ensure_contact(scope, e164, now)
+    written = consent_scope is Scope.MARKETING and method in WRITTEN_METHODS
+    recipient_act = method in RECIPIENT_ACT_METHODS
+    row = ConsentEventRow(
+        id=new_id("cev"),
+        tenant_id=scope.tenant_id,
+        phone=e164,
+        kind=EventKind.GRANTED.value,
+        scope=consent_scope.value,
+        method=method.value,
+        written=written,
+        recipient_act=recipient_act,
+        limited_to=sorted(c.value for c in limited_to) if limited_to else None,
+        evidence=dict(evidence),
+        source=source,
+        captured_at=captured_at,
+        recorded_at=now,
+    )
+    scope.add(row)
+    scope.audit(
+        now,
+        actor,
+        "consent.granted",
+        e164[-4:],
+        {"event": row.id, "scope": consent_scope.value, "method": method.value, "written": written},
+    )
+    if recipient_act:
+        lift_recipient_opt_outs(scope, e164, captured_at, now, actor, by=row.id)
+    return row
+
+
+def lift_recipient_opt_outs(
+    scope: TenantScope, e164: str, captured_at: datetime, now: datetime, actor: str, by: str
+) -> list[Suppression]:
+    lifted = []
+    for sup in scope.active_suppressions(e164):
+        if sup.reason in RECIPIENT_SUPPRESSIONS and sup.created_at < captured_at:
+            sup.lifted_at = now
+            sup.lifted_by = by
+            lifted.append(sup)
+            scope.audit(
+                now, actor, "suppression.lifted", e164[-4:], {"suppression": sup.id, "by": by}
+            )
+    return lifted
+
+
+def record_revocation(
+    scope: TenantScope,
+    e164: str,
+    *,
+    revoked_scope: Scope | None,
+    method: Method,
+    at: datetime,
+    now: datetime,
+    source: str,
+    actor: str,
+    evidence: Mapping[str, object],
+) -> ConsentEventRow:
+    ensure_contact(scope, e164, now)
+    row = ConsentEventRow(
+        id=new_id("cev"),
+        tenant_id=scope.tenant_id,
+        phone=e164,
+        kind=EventKind.REVOKED.value,
+        scope=revoked_scope.value if revoked_scope else None,
+        method=method.value,
+        written=False,
+        recipient_act=True,
+        limited_to=None,
+        evidence=dict(evidence),
+        source=source,
+        captured_at=at,
+        recorded_at=now,
+    )
+    scope.add(row)
+    scope.audit(
+        now,
+        actor,
+        "consent.revoked",
+        e164[-4:],
+        {"event": row.id, "scope": row.scope or "all", "method": method.value},
+    )
+    return row

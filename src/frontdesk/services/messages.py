@@ -1,0 +1,190 @@
+"""Submit, check and cancel outbound messages; every one passes the gate (design.md, Send flow)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from frontdesk import errors
+from frontdesk.domain import gate
+from frontdesk.domain.messages import Category
+from frontdesk.ids import new_id
+from frontdesk.services import facts as facts_service
+from frontdesk.services.contacts import ensure_contact
+from frontdesk.storage.models import Message, MessageEvent, Tenant
+from frontdesk.storage.uow import TenantScope
+
+
+@dataclass(frozen=True)
+class SendCommand:
+    to: str
+    body: str
+    category: Category
+    sender: str | None = None
+    media_urls: tuple[str, ...] = ()
+    send_at: datetime | None = None
+    idempotency_key: str | None = None
+    subject: str | None = None
+    appointment_starts_at: datetime | None = None
+    revocation_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        data = asdict(self)
+        data.pop("idempotency_key")
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Submitted:
+    message: Message
+    decision: gate.Decision | None
+    created: bool
+
+
+def _request(cmd: SendCommand) -> gate.MessageRequest:
+    return gate.MessageRequest(
+        to=cmd.to,
+        body=cmd.body,
+        category=cmd.category,
+        sender=cmd.sender,
+        media_urls=cmd.media_urls,
+        send_at=cmd.send_at,
+        subject=cmd.subject,
+        appointment_starts_at=cmd.appointment_starts_at,
+        revocation_at=cmd.revocation_at,
+    )
+
+
+def _sender(scope: TenantScope, requested: str | None) -> tuple[str | None, bool]:
+    numbers = [n.number for n in scope.sending_numbers()]
+    if requested is None:
+        return (numbers[0] if numbers else None), True
+    from frontdesk.domain import phone
+
+    parsed = phone.try_parse(requested)
+    e164 = parsed.e164 if parsed else requested
+    return e164, e164 in numbers
+
+
+def decide(
+    scope: TenantScope,
+    tenant: Tenant,
+    cmd: SendCommand,
+    now: datetime,
+    exclude_message_id: str | None = None,
+) -> tuple[gate.Decision, str | None]:
+    from frontdesk.domain import phone
+
+    parsed = phone.try_parse(cmd.to)
+    sender, owned = _sender(scope, cmd.sender)
+    facts = facts_service.gather(
+        scope, tenant, parsed.e164 if parsed else None, now, exclude_message_id
+    )
+    if not owned:
+        facts = gate.Facts(tenant=facts.tenant, contact=facts.contact, sender_owned=False)
+    return gate.evaluate(_request(cmd), facts, now), sender
+
+
+def check(scope: TenantScope, cmd: SendCommand, now: datetime) -> gate.Decision:
+    """Decide and explain without storing or sending."""
+    decision, _ = decide(scope, scope.tenant(), cmd, now)
+    return decision
+
+
+def submit(scope: TenantScope, cmd: SendCommand, now: datetime, actor: str) -> Submitted:
+    if cmd.idempotency_key:
+        existing = scope.message_by_idempotency_key(cmd.idempotency_key)
+        if existing is not None:
+            if existing.request_hash != cmd.fingerprint():
+                raise errors.AppError(
+                    409,
+                    "Idempotency key reused",
+                    "This idempotency_key was used with a different request; use a new key.",
+                    [
+                        errors.FieldError(
+                            "idempotency_key",
+                            "idempotency_conflict",
+                            "key already used for a different message",
+                        )
+                    ],
+                )
+            return Submitted(existing, None, created=False)
+    tenant = scope.tenant()
+    decision, sender = decide(scope, tenant, cmd, now)
+    if decision.e164 is not None:
+        ensure_contact(scope, decision.e164, now)
+    msg = Message(
+        id=new_id("msg"),
+        tenant_id=scope.tenant_id,
+        to_phone=decision.e164 or cmd.to[:64],
+        from_phone=sender,
+        body=cmd.body,
+        media_urls=list(cmd.media_urls),
+        category=cmd.category.value,
+        subject=cmd.subject,
+        status=decision.status.value,
+        reasons=[r.as_dict() for r in decision.reasons],
+        warnings=[r.as_dict() for r in decision.warnings],
+        segments=decision.segments,
+        encoding=decision.encoding,
+        send_at=decision.send_at,
+        idempotency_key=cmd.idempotency_key,
+        request_hash=cmd.fingerprint(),
+        attempts=0,
+        revocation_at=cmd.revocation_at,
+        appointment_starts_at=cmd.appointment_starts_at,
+        created_at=now,
+        updated_at=now,
+    )
+    scope.add(msg)
+    scope.add(
+        MessageEvent(
+            tenant_id=scope.tenant_id,
+            message_id=msg.id,
+            status=msg.status,
+            detail={"reasons": list(decision.codes), "stage": "accept"},
+            at=now,
+        )
+    )
+    scope.audit(
+        now,
+        actor,
+        "message.blocked" if not decision.allowed else "message.accepted",
+        msg.id,
+        {
+            "category": msg.category,
+            "status": msg.status,
+            "reasons": list(decision.codes),
+            "to": msg.to_phone[-4:],
+        },
+    )
+    return Submitted(msg, decision, created=True)
+
+
+def cancel(scope: TenantScope, message_id: str, now: datetime, actor: str) -> Message:
+    msg = scope.message(message_id)
+    if msg is None:
+        raise errors.not_found("message")
+    if msg.status not in ("scheduled", "queued"):
+        raise errors.AppError(
+            409,
+            "Cannot cancel",
+            f"The message is {msg.status}; only scheduled or queued messages can be canceled.",
+        )
+    msg.status = "canceled"
+    msg.updated_at = now
+    scope.add(
+        MessageEvent(
+            tenant_id=scope.tenant_id,
+            message_id=msg.id,
+            status="canceled",
+            detail={"by": actor},
+            at=now,
+        )
+    )
+    scope.audit(now, actor, "message.canceled", msg.id, {})
+    return msg

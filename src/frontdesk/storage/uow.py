@@ -1,0 +1,361 @@
+"""The unit of work and the tenant-scoped repositories.
+
+Services receive a :class:`UnitOfWork` and never commit; the edge (an API route,
+the worker loop, a CLI command) commits. Every tenant query goes through
+:meth:`UnitOfWork.tenant`, whose methods add the ``tenant_id`` filter themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session
+
+from frontdesk.storage import audit
+from frontdesk.storage.audit import Verification
+from frontdesk.storage.db import Database
+from frontdesk.storage.models import (
+    ApiKey,
+    AuditEntry,
+    ConsentEventRow,
+    Contact,
+    InboundMessage,
+    Message,
+    MessageEvent,
+    Review,
+    SendingNumber,
+    Suppression,
+    Tenant,
+)
+
+
+class TenantScope:
+    """All reads and writes of one tenant's data."""
+
+    def __init__(self, session: Session, tenant_id: str) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    # tenant ---------------------------------------------------------------
+    def tenant(self) -> Tenant:
+        row = self.session.get(Tenant, self.tenant_id)
+        assert row is not None
+        return row
+
+    def add(self, row: Any) -> None:
+        if getattr(row, "tenant_id", None) != self.tenant_id:
+            raise ValueError("row belongs to another tenant")
+        self.session.add(row)
+
+    def flush(self) -> None:
+        self.session.flush()
+
+    # contacts ---------------------------------------------------------------
+    def contact(self, phone: str) -> Contact | None:
+        return self.session.execute(
+            select(Contact).where(Contact.tenant_id == self.tenant_id, Contact.phone == phone)
+        ).scalar_one_or_none()
+
+    def lock_contact(self, phone: str) -> Contact | None:
+        """Lock the contact row: a STOP and a hand-off to the same number serialise on it."""
+        stmt = select(Contact).where(Contact.tenant_id == self.tenant_id, Contact.phone == phone)
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        return self.session.execute(stmt).scalar_one_or_none()
+
+    def contacts(self, limit: int, offset: int) -> Sequence[Contact]:
+        return (
+            self.session.execute(
+                select(Contact)
+                .where(Contact.tenant_id == self.tenant_id)
+                .order_by(Contact.created_at, Contact.id)
+                .limit(limit)
+                .offset(offset)
+            )
+            .scalars()
+            .all()
+        )
+
+    # consent ---------------------------------------------------------------
+    def consent_events(self, phone: str) -> Sequence[ConsentEventRow]:
+        return (
+            self.session.execute(
+                select(ConsentEventRow)
+                .where(ConsentEventRow.tenant_id == self.tenant_id, ConsentEventRow.phone == phone)
+                .order_by(ConsentEventRow.captured_at, ConsentEventRow.recorded_at)
+            )
+            .scalars()
+            .all()
+        )
+
+    # suppressions ------------------------------------------------------------
+    def active_suppressions(self, phone: str) -> Sequence[Suppression]:
+        return (
+            self.session.execute(
+                select(Suppression)
+                .where(
+                    Suppression.tenant_id == self.tenant_id,
+                    Suppression.phone == phone,
+                    Suppression.lifted_at.is_(None),
+                )
+                .order_by(Suppression.created_at)
+            )
+            .scalars()
+            .all()
+        )
+
+    def suppressions(self, limit: int, offset: int) -> Sequence[Suppression]:
+        return (
+            self.session.execute(
+                select(Suppression)
+                .where(Suppression.tenant_id == self.tenant_id, Suppression.lifted_at.is_(None))
+                .order_by(Suppression.created_at, Suppression.id)
+                .limit(limit)
+                .offset(offset)
+            )
+            .scalars()
+            .all()
+        )
+
+    def count_suppressions(self) -> int:
+        return int(
+            self.session.execute(
+                select(func.count())
+                .select_from(Suppression)
+                .where(Suppression.tenant_id == self.tenant_id, Suppression.lifted_at.is_(None))
+            ).scalar_one()
+        )
+
+    # messages ---------------------------------------------------------------
+    def message(self, message_id: str) -> Message | None:
+        return self.session.execute(
+            select(Message).where(Message.tenant_id == self.tenant_id, Message.id == message_id)
+        ).scalar_one_or_none()
+
+    def message_by_idempotency_key(self, key: str) -> Message | None:
+        return self.session.execute(
+            select(Message).where(
+                Message.tenant_id == self.tenant_id, Message.idempotency_key == key
+            )
+        ).scalar_one_or_none()
+
+    def messages(
+        self, *, to: str | None, status: str | None, since: datetime | None, limit: int, offset: int
+    ) -> Sequence[Message]:
+        stmt = select(Message).where(Message.tenant_id == self.tenant_id)
+        if to is not None:
+            stmt = stmt.where(Message.to_phone == to)
+        if status is not None:
+            stmt = stmt.where(Message.status == status)
+        if since is not None:
+            stmt = stmt.where(Message.created_at >= since)
+        stmt = stmt.order_by(Message.created_at.desc(), Message.id).limit(limit).offset(offset)
+        return self.session.execute(stmt).scalars().all()
+
+    def pending_messages_to(self, phone: str) -> Sequence[Message]:
+        return (
+            self.session.execute(
+                select(Message).where(
+                    Message.tenant_id == self.tenant_id,
+                    Message.to_phone == phone,
+                    Message.status.in_(("scheduled", "queued")),
+                )
+            )
+            .scalars()
+            .all()
+        )
+
+    def has_outbound_to(self, phone: str) -> bool:
+        return (
+            self.session.execute(
+                select(Message.id)
+                .where(
+                    Message.tenant_id == self.tenant_id,
+                    Message.to_phone == phone,
+                    Message.status.in_(("sending", "sent", "delivered")),
+                )
+                .limit(1)
+            ).first()
+            is not None
+        )
+
+    def confirmations_since(
+        self, phone: str, since: datetime, exclude_id: str | None = None
+    ) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(Message)
+            .where(
+                Message.tenant_id == self.tenant_id,
+                Message.to_phone == phone,
+                Message.category == "opt_out_confirmation",
+                Message.status.notin_(("blocked", "canceled")),
+                Message.created_at >= since,
+            )
+        )
+        if exclude_id is not None:
+            stmt = stmt.where(Message.id != exclude_id)
+        return int(self.session.execute(stmt).scalar_one())
+
+    def message_events(self, message_id: str) -> Sequence[MessageEvent]:
+        return (
+            self.session.execute(
+                select(MessageEvent)
+                .where(
+                    MessageEvent.tenant_id == self.tenant_id, MessageEvent.message_id == message_id
+                )
+                .order_by(MessageEvent.at, MessageEvent.id)
+            )
+            .scalars()
+            .all()
+        )
+
+    # inbound and reviews -------------------------------------------------------
+    def inbound_by_provider_id(
+        self, provider: str, provider_message_id: str
+    ) -> InboundMessage | None:
+        return self.session.execute(
+            select(InboundMessage).where(
+                InboundMessage.tenant_id == self.tenant_id,
+                InboundMessage.provider == provider,
+                InboundMessage.provider_message_id == provider_message_id,
+            )
+        ).scalar_one_or_none()
+
+    def pending_reviews(self, phone: str) -> Sequence[Review]:
+        return (
+            self.session.execute(
+                select(Review).where(
+                    Review.tenant_id == self.tenant_id,
+                    Review.phone == phone,
+                    Review.status == "pending",
+                )
+            )
+            .scalars()
+            .all()
+        )
+
+    def review(self, review_id: str) -> Review | None:
+        return self.session.execute(
+            select(Review).where(Review.tenant_id == self.tenant_id, Review.id == review_id)
+        ).scalar_one_or_none()
+
+    # numbers ---------------------------------------------------------------
+    def sending_numbers(self) -> Sequence[SendingNumber]:
+        return (
+            self.session.execute(
+                select(SendingNumber)
+                .where(SendingNumber.tenant_id == self.tenant_id)
+                .order_by(SendingNumber.created_at)
+            )
+            .scalars()
+            .all()
+        )
+
+    # audit ---------------------------------------------------------------
+    def audit(
+        self, at: datetime, actor: str, action: str, subject: str | None, data: dict[str, Any]
+    ) -> AuditEntry:
+        return audit.append(self.session, self.tenant_id, at, actor, action, subject, data)
+
+    def audit_entries(
+        self, since: datetime | None, limit: int, offset: int
+    ) -> Sequence[AuditEntry]:
+        stmt = select(AuditEntry).where(AuditEntry.tenant_id == self.tenant_id)
+        if since is not None:
+            stmt = stmt.where(AuditEntry.at >= since)
+        return (
+            self.session.execute(stmt.order_by(AuditEntry.seq).limit(limit).offset(offset))
+            .scalars()
+            .all()
+        )
+
+    def verify_audit(self) -> Verification:
+        return audit.verify(self.session, self.tenant_id)
+
+
+class UnitOfWork:
+    """One transaction. ``commit`` is called by the edge, never by a service."""
+
+    def __init__(self, db: Database, *, write: bool = True) -> None:
+        self._factory = db.sessionmaker(write=write)
+        self.dialect = db.dialect
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._factory()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+    def tenant(self, tenant_id: str) -> TenantScope:
+        return TenantScope(self.session, tenant_id)
+
+    # platform-level lookups (no tenant yet) ------------------------------------------
+    def tenant_row(self, tenant_id: str) -> Tenant | None:
+        return self.session.get(Tenant, tenant_id)
+
+    def add_tenant(self, row: Tenant) -> None:
+        self.session.add(row)
+
+    def tenant_for_key_hash(self, key_hash: str) -> Tenant | None:
+        return self.session.execute(
+            select(Tenant)
+            .join(ApiKey, ApiKey.tenant_id == Tenant.id)
+            .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+        ).scalar_one_or_none()
+
+    def tenant_for_number(self, number: str) -> Tenant | None:
+        return self.session.execute(
+            select(Tenant)
+            .join(SendingNumber, SendingNumber.tenant_id == Tenant.id)
+            .where(SendingNumber.number == number)
+        ).scalar_one_or_none()
+
+    def tenant_count(self) -> int:
+        return int(self.session.execute(select(func.count()).select_from(Tenant)).scalar_one())
+
+    def ping(self) -> None:
+        self.session.execute(text("SELECT 1"))
+
+    def message_by_provider_id(self, provider: str, provider_message_id: str) -> Message | None:
+        return self.session.execute(
+            select(Message).where(
+                Message.provider == provider, Message.provider_message_id == provider_message_id
+            )
+        ).scalar_one_or_none()
+
+    def expired_reviews(self, now: datetime) -> Sequence[Review]:
+        return (
+            self.session.execute(
+                select(Review).where(Review.status == "pending", Review.deadline <= now)
+            )
+            .scalars()
+            .all()
+        )
+
+    def touch_contact(self, tenant_id: str, phone: str, now: datetime) -> None:
+        self.session.execute(
+            update(Contact)
+            .where(Contact.tenant_id == tenant_id, Contact.phone == phone)
+            .values(version=Contact.version + 1, updated_at=now)
+        )

@@ -1,0 +1,1 @@
+"""Delivery loops only: claim, re-check and hand off via services; periodic housekeeping."""
