@@ -3,8 +3,13 @@
 ``evaluate(request, facts, now)`` runs at accept time and again at hand-off inside
 the transaction that claims the message (design.md, guarantee 1). It never reads
 a clock or a database: the caller gathers :class:`Facts` and passes ``now``.
-Each rule is a named function returning the :class:`Reason` it finds; the order
-of :data:`RULES` is the order in which reasons are reported.
+
+Each rule is one named function returning the :class:`Reason` it finds (or
+``None``); :data:`RULES` lists them in the order reasons are reported. Content
+rules live in ``content.py``, time rules in ``quiet_hours.py``, segment counting in
+``segments.py``; this module composes them into a :class:`Decision`:
+``blocked`` when any rule blocks, else ``scheduled`` when the message must wait
+(a future ``send_at`` or quiet hours, reason ``quiet_hours``), else ``queued``.
 """
 
 from __future__ import annotations
@@ -12,13 +17,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from frontdesk.domain import phone, segments
+from frontdesk.domain import content, phone, quiet_hours, segments
 from frontdesk.domain.consent import ConsentState
 from frontdesk.domain.messages import COMPLIANCE_REPLIES, Category, Status
 from frontdesk.domain.reasons import Reason, ReasonCode, Severity
 
 MAX_BODY_CHARS = 1600
+MAX_SEGMENTS = 10
+CONFIRMATION_DEADLINE = timedelta(minutes=5)
+FREQUENCY_WINDOW = timedelta(hours=24)
+
+# R-Q-04: conversational replies and compliance replies are not counted against caps.
+UNCAPPED: frozenset[Category] = COMPLIANCE_REPLIES | {Category.CONVERSATION}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +51,21 @@ class TenantFacts:
     name: str
     suspended: bool = False
     timezone: str = "America/New_York"
+    numbers: frozenset[str] = frozenset()
+    allowed_link_domains: frozenset[str] = frozenset()
+    frequency_cap: int = 3
+    missed_call_in_quiet_hours: bool = False
+    reply_exemption_minutes: int = 15
+    max_segments_warning: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class RecentSend:
+    """An automated message to this contact already accepted (for rolling caps)."""
+
+    at: datetime
+    category: Category
+    subject: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +75,12 @@ class ContactFacts:
     under_review: bool = False
     consent: ConsentState = field(default_factory=ConsentState)
     confirmations_for_revocation: int = 0
+    state: str | None = None
+    postal_code: str | None = None
+    timezone: str | None = None
+    last_inbound_at: datetime | None = None
+    first_message: bool = True
+    recent: tuple[RecentSend, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,42 +101,84 @@ class Decision:
     e164: str | None
     segments: int = 0
     encoding: str = "GSM-7"
+    effective_category: Category | None = None
 
     @property
     def codes(self) -> tuple[str, ...]:
         return tuple(r.code.value for r in self.reasons)
 
 
-@dataclass(frozen=True, slots=True)
 class _Ctx:
-    request: MessageRequest
-    facts: Facts
-    now: datetime
-    e164: str | None
+    """One decision's inputs and derived values (a plain slotted class: it is built once
+    per decision on the hot path, where a frozen dataclass costs measurably more)."""
+
+    __slots__ = ("at", "e164", "effective", "facts", "findings", "now", "request", "seg")
+
+    def __init__(
+        self,
+        request: MessageRequest,
+        facts: Facts,
+        now: datetime,
+        at: datetime,
+        e164: str | None,
+        seg: segments.SegmentCount,
+        findings: content.ContentFindings | None,
+        effective: Category,
+    ) -> None:
+        self.request = request
+        self.facts = facts
+        self.now = now
+        self.at = at  # when the message would leave: max(now, send_at)
+        self.e164 = e164
+        self.seg = seg
+        self.findings = findings
+        self.effective = effective
 
 
 Rule = Callable[[_Ctx], Reason | None]
 
 
-def _reason(code: ReasonCode, rule: str, message: str, fix: str) -> Reason:
-    return Reason(code=code, rule=rule, message=message, fix=fix)
+def _reason(
+    code: ReasonCode, rule: str, message: str, fix: str, severity: Severity = Severity.BLOCK
+) -> Reason:
+    return Reason(code=code, rule=rule, message=message, fix=fix, severity=severity)
 
 
 def rule_body(ctx: _Ctx) -> Reason | None:
-    """R-S-01: Twilio rejects bodies over 1,600 characters; an empty body says nothing."""
+    """R-S-01: Twilio rejects bodies over 1,600 characters or 10 segments; empty says nothing."""
     body = ctx.request.body
     if not body.strip() and not ctx.request.media_urls:
         return _reason(
             ReasonCode.EMPTY_BODY, "R-S-01", "The message body is empty.", "Write a body."
         )
-    if len(body) > MAX_BODY_CHARS:
+    if len(body) > MAX_BODY_CHARS or ctx.seg.segments > MAX_SEGMENTS:
         return _reason(
             ReasonCode.BODY_TOO_LONG,
             "R-S-01",
-            f"The body has {len(body)} characters; carriers accept at most {MAX_BODY_CHARS}.",
+            f"The body has {len(body)} characters in {ctx.seg.segments} {ctx.seg.encoding.value}"
+            f" segments; carriers accept at most {MAX_BODY_CHARS} characters / {MAX_SEGMENTS}"
+            " segments.",
             "Shorten the message or split it into separate messages.",
         )
     return None
+
+
+def rule_segments_warning(ctx: _Ctx) -> Reason | None:
+    """R-S-01 / T-17: automated texts are capped at 2 segments by default (cost and filtering)."""
+    limit = ctx.facts.tenant.max_segments_warning
+    if ctx.seg.segments <= limit or ctx.request.category in UNCAPPED:
+        return None
+    extra = ""
+    if ctx.seg.non_gsm_characters:
+        chars = "".join(dict.fromkeys(ctx.seg.non_gsm_characters))[:10]
+        extra = f" The characters {chars!r} force UCS-2 and cut each segment to 67 characters."
+    return _reason(
+        ReasonCode.BODY_TOO_LONG,
+        "R-S-01",
+        f"The message takes {ctx.seg.segments} segments (over {limit}).{extra}",
+        "Shorten it, or replace curly quotes, dashes and emoji with plain characters.",
+        Severity.WARN,
+    )
 
 
 def rule_valid_number(ctx: _Ctx) -> Reason | None:
@@ -116,6 +191,18 @@ def rule_valid_number(ctx: _Ctx) -> Reason | None:
             "Give the number in E.164 (+14155550100) or national format with area code.",
         )
     return None
+
+
+def rule_sender_owned(ctx: _Ctx) -> Reason | None:
+    """R-R-02: numbers are not shared across brands; a tenant sends only from its own numbers."""
+    if ctx.facts.sender_owned:
+        return None
+    return _reason(
+        ReasonCode.SENDER_NOT_OWNED,
+        "R-R-02",
+        f"{ctx.request.sender} is not one of this tenant's sending numbers.",
+        "Omit 'from' to use the tenant's number, or register the number (POST /v1/numbers).",
+    )
 
 
 def rule_tenant_active(ctx: _Ctx) -> Reason | None:
@@ -134,12 +221,13 @@ def rule_not_opted_out(ctx: _Ctx) -> Reason | None:
     """R-FCC-02 / R-FCC-07: after a STOP nothing is sent until the person opts in again.
 
     Only the one opt-out confirmation (R-FCC-03) and HELP answers (R-K-03) pass.
-    A marketing-only revocation (R-FCC-06 scope) blocks marketing only.
+    A marketing-only revocation (R-FCC-06 scope) blocks marketing only, including an
+    informational message whose content makes it marketing (R-C-02 dual-purpose).
     """
     contact = ctx.facts.contact
     if not contact.opted_out or ctx.request.category in COMPLIANCE_REPLIES:
         return None
-    if contact.opted_out_scope == "marketing" and ctx.request.category is not Category.MARKETING:
+    if contact.opted_out_scope == "marketing" and ctx.effective is not Category.MARKETING:
         return None
     return _reason(
         ReasonCode.OPTED_OUT,
@@ -163,27 +251,6 @@ def rule_not_under_review(ctx: _Ctx) -> Reason | None:
     )
 
 
-def rule_consent(ctx: _Ctx) -> Reason | None:
-    """R-C-01 and R-C-02: consent covering the category; marketing needs it in writing."""
-    category = ctx.request.category
-    consent = ctx.facts.contact.consent
-    if consent.covers(category) or rule_not_opted_out(ctx) is not None:
-        return None  # an opt-out is the reason that matters; a revocation also voids consent
-    if consent.covers_without_writing(category):
-        return _reason(
-            ReasonCode.MARKETING_REQUIRES_WRITTEN_CONSENT,
-            "R-C-02",
-            "Marketing needs prior express written consent; the ledger holds only other consent.",
-            "Record written consent (disclosure text plus a signature or form record) first.",
-        )
-    return _reason(
-        ReasonCode.NO_CONSENT,
-        "R-C-01",
-        f"No consent on record covers {category.value} messages to this number.",
-        "Record the recipient's consent (POST /v1/consents) before sending.",
-    )
-
-
 def rule_compliance_reply(ctx: _Ctx) -> Reason | None:
     """R-FCC-03 / T-09 / T-10: one opt-out confirmation per revocation, within 5 minutes."""
     req = ctx.request
@@ -196,7 +263,7 @@ def rule_compliance_reply(ctx: _Ctx) -> Reason | None:
             "An opt-out confirmation was already sent for this revocation.",
             "Nothing to do: only one confirmation is allowed.",
         )
-    if req.revocation_at is not None and ctx.now - req.revocation_at > timedelta(minutes=5):
+    if req.revocation_at is not None and ctx.now - req.revocation_at > CONFIRMATION_DEADLINE:
         return _reason(
             ReasonCode.CONFIRMATION_TOO_LATE,
             "R-FCC-03",
@@ -206,16 +273,115 @@ def rule_compliance_reply(ctx: _Ctx) -> Reason | None:
     return None
 
 
-def rule_sender_owned(ctx: _Ctx) -> Reason | None:
-    """R-R-02: numbers are not shared across brands; a tenant sends only from its own numbers."""
-    if ctx.facts.sender_owned:
+def rule_consent(ctx: _Ctx) -> Reason | None:
+    """R-C-01 and R-C-02: consent covering the category; marketing needs it in writing.
+
+    The category judged is the *effective* one: a reminder carrying an offer is
+    marketing (R-C-02 dual-purpose, T-13).
+    """
+    category = ctx.effective
+    consent = ctx.facts.contact.consent
+    if consent.covers(category) or rule_not_opted_out(ctx) is not None:
+        return None  # an opt-out is the reason that matters; a revocation also voids consent
+    if consent.covers_without_writing(category):
+        why = ""
+        if category is not ctx.request.category and ctx.findings is not None:
+            terms = ", ".join(ctx.findings.promotional_terms[:3])
+            why = f" The {ctx.request.category.value} text is promotional ({terms}), so it is"
+            why += " marketing."
+        return _reason(
+            ReasonCode.MARKETING_REQUIRES_WRITTEN_CONSENT,
+            "R-C-02",
+            "Marketing needs prior express written consent; the ledger holds only other "
+            f"consent.{why}",
+            "Record written consent (disclosure text plus a signature or form record), or "
+            "remove the promotional wording.",
+        )
+    return _reason(
+        ReasonCode.NO_CONSENT,
+        "R-C-01",
+        f"No consent on record covers {category.value} messages to this number.",
+        "Record the recipient's consent (POST /v1/consents) before sending.",
+    )
+
+
+def rule_appointment_started(ctx: _Ctx) -> Reason | None:
+    """Late cutoff (design.md): a reminder after the appointment starts is worse than none."""
+    starts = ctx.request.appointment_starts_at
+    if starts is None or ctx.at < starts:
         return None
     return _reason(
-        ReasonCode.SENDER_NOT_OWNED,
-        "R-R-02",
-        f"{ctx.request.sender} is not one of this tenant's sending numbers.",
-        "Omit 'from' to use the tenant's number, or register the number (POST /v1/numbers).",
+        ReasonCode.APPOINTMENT_STARTED,
+        "R-Q-02",
+        "The appointment has already started; the reminder would arrive too late.",
+        "Nothing to do: the reminder is dropped.",
     )
+
+
+def rule_frequency_cap(ctx: _Ctx) -> Reason | None:
+    """R-Q-04 platform cap (3 automated messages per rolling 24 h) and R-Q-03 / T-16.
+
+    FL, OK and MD allow at most 3 solicitation messages per rolling 24 h on the
+    same subject; conversational and compliance replies are not counted. Messages
+    scheduled up to 24 h *after* this one count too, so no rolling window that
+    contains this message can exceed the cap.
+    """
+    category = ctx.request.category
+    if category in UNCAPPED:
+        return None
+    recent = [
+        r
+        for r in ctx.facts.contact.recent
+        if abs(r.at - ctx.at) < FREQUENCY_WINDOW and r.category not in UNCAPPED
+    ]
+    cap = ctx.facts.tenant.frequency_cap
+    if len(recent) >= cap:
+        return _reason(
+            ReasonCode.FREQUENCY_CAP,
+            "R-Q-04",
+            f"{len(recent)} automated messages already went to this number in the last 24 hours"
+            f" (cap {cap}).",
+            "Send it later, or fold it into a message already scheduled.",
+        )
+    if ctx.effective is Category.MARKETING:
+        loc = quiet_hours.locate(_recipient(ctx), ctx.facts.tenant.timezone)
+        state_cap = quiet_hours.subject_cap(loc.states)
+        if state_cap is not None:
+            subject = ctx.request.subject or category.value
+            same = [r for r in recent if r.subject == subject]
+            if len(same) >= state_cap:
+                states = ", ".join(sorted(loc.states))
+                return _reason(
+                    ReasonCode.FREQUENCY_CAP,
+                    "R-Q-03",
+                    f"{states} law allows {state_cap} messages per 24 hours on the same subject;"
+                    f" {len(same)} on {subject!r} were already sent.",
+                    "Wait 24 hours from the earliest of them or change the subject.",
+                )
+    return None
+
+
+def _recipient(ctx: _Ctx) -> quiet_hours.Recipient:
+    contact = ctx.facts.contact
+    return quiet_hours.Recipient(
+        e164=ctx.e164 or ctx.request.to,
+        state=contact.state,
+        postal_code=contact.postal_code,
+        timezone=contact.timezone,
+    )
+
+
+def _content_reasons(ctx: _Ctx) -> list[Reason]:
+    """R-CT-01..05, R-K-08, R-C-02, R-C-06, R-FCC-03: the content screen's findings."""
+    if ctx.findings is not None:
+        return list(ctx.findings.reasons)
+    if ctx.request.category in COMPLIANCE_REPLIES:
+        return list(
+            content.screen_compliance_reply(
+                ctx.request.body, ctx.facts.tenant.name, ctx.request.category
+            )
+        )
+    return []
 
 
 RULES: tuple[Rule, ...] = (
@@ -227,36 +393,159 @@ RULES: tuple[Rule, ...] = (
     rule_not_under_review,
     rule_compliance_reply,
     rule_consent,
+    rule_appointment_started,
+    rule_frequency_cap,
+    rule_segments_warning,
 )
+
+
+def _quiet_hours(
+    at: datetime, recipient: quiet_hours.Recipient, category: Category, facts: Facts
+) -> quiet_hours.QuietHoursDecision:
+    """R-Q-01..05 through :func:`quiet_hours.check`, memoised per minute.
+
+    Every window edge falls on a whole minute, so the decision at ``at`` equals the
+    decision at the start of its minute (a deferral target is a later edge, hence
+    after ``at`` too). Only decisions that do not depend on the recipient's last
+    inbound message (the direct-reply exemption) are memoised.
+    """
+    tenant = facts.tenant
+    last = facts.contact.last_inbound_at
+    exempt_possible = (
+        last is not None
+        and tenant.reply_exemption_minutes > 0
+        and at - last <= timedelta(minutes=tenant.reply_exemption_minutes)
+    )
+    if exempt_possible:
+        return quiet_hours.check(
+            at,
+            recipient,
+            category,
+            tenant_timezone=tenant.timezone,
+            last_inbound_at=last,
+            reply_exemption_minutes=tenant.reply_exemption_minutes,
+            missed_call_in_quiet_hours=tenant.missed_call_in_quiet_hours,
+        )
+    minute = at.replace(second=0, microsecond=0)
+    decision = _quiet_hours_at_minute(
+        minute, recipient, category, tenant.timezone, tenant.missed_call_in_quiet_hours
+    )
+    if decision.allowed or decision.next_allowed is None:
+        return decision
+    return (
+        decision
+        if decision.next_allowed > at
+        else quiet_hours.check(
+            at,
+            recipient,
+            category,
+            tenant_timezone=tenant.timezone,
+            missed_call_in_quiet_hours=tenant.missed_call_in_quiet_hours,
+        )
+    )
+
+
+@lru_cache(maxsize=65536)
+def _quiet_hours_at_minute(
+    minute: datetime,
+    recipient: quiet_hours.Recipient,
+    category: Category,
+    tenant_timezone: str,
+    missed_call_in_quiet_hours: bool,
+) -> quiet_hours.QuietHoursDecision:
+    return quiet_hours.check(
+        minute,
+        recipient,
+        category,
+        tenant_timezone=tenant_timezone,
+        missed_call_in_quiet_hours=missed_call_in_quiet_hours,
+    )
+
+
+def _screen(request: MessageRequest, facts: Facts) -> content.ContentFindings | None:
+    if request.category in COMPLIANCE_REPLIES or not request.body.strip():
+        return None
+    return content.screen(
+        request.body,
+        content.ContentContext(
+            business_name=facts.tenant.name,
+            category=request.category,
+            first_message_to_contact=facts.contact.first_message,
+            tenant_numbers=facts.tenant.numbers,
+            allowed_link_domains=facts.tenant.allowed_link_domains,
+        ),
+    )
 
 
 def evaluate(request: MessageRequest, facts: Facts, now: datetime) -> Decision:
     """Decide one message: allowed (queued or scheduled) or blocked, with reasons."""
     parsed = phone.try_parse(request.to)
-    ctx = _Ctx(request=request, facts=facts, now=now, e164=parsed.e164 if parsed else None)
+    e164 = parsed.e164 if parsed else None
+    seg = segments.count(request.body)
+    findings = _screen(request, facts)
+    effective = findings.effective_category if findings is not None else request.category
+    at = request.send_at if request.send_at is not None and request.send_at > now else now
+    ctx = _Ctx(request, facts, now, at, e164, seg, findings, effective)
     blocking: list[Reason] = []
     warnings: list[Reason] = []
     for rule in RULES:
         found = rule(ctx)
-        if found is None:
-            continue
+        if found is not None:
+            (warnings if found.severity is Severity.WARN else blocking).append(found)
+    for found in _content_reasons(ctx):
         (warnings if found.severity is Severity.WARN else blocking).append(found)
-    seg = segments.count(request.body)
-    send_at = request.send_at if request.send_at and request.send_at > now else now
+
+    send_at = at
+    deferral: Reason | None = None
+    if not blocking and e164 is not None:
+        qh = _quiet_hours(at, _recipient(ctx), effective, facts)
+        if not qh.allowed:
+            if qh.next_allowed is None:
+                blocking.append(
+                    _reason(
+                        ReasonCode.QUIET_HOURS,
+                        qh.rule,
+                        qh.explanation,
+                        "Give the contact's state or time zone so a window can be found.",
+                    )
+                )
+            else:
+                send_at = qh.next_allowed
+                deferral = _reason(
+                    ReasonCode.QUIET_HOURS,
+                    qh.rule,
+                    qh.explanation,
+                    "Nothing to do: it is sent when the window opens.",
+                )
+                if (
+                    request.appointment_starts_at is not None
+                    and send_at >= request.appointment_starts_at
+                ):
+                    blocking.append(
+                        _reason(
+                            ReasonCode.APPOINTMENT_STARTED,
+                            "R-Q-02",
+                            "Quiet hours last until after the appointment starts; the reminder "
+                            "would arrive too late.",
+                            "Nothing to do: the reminder is dropped.",
+                        )
+                    )
+
     if blocking:
         status = Status.BLOCKED
-    elif send_at > now:
-        status = Status.SCHEDULED
+        reasons = tuple(blocking)
     else:
-        status = Status.QUEUED
+        status = Status.SCHEDULED if send_at > now else Status.QUEUED
+        reasons = (deferral,) if deferral is not None else ()
     return Decision(
         allowed=not blocking,
         status=status,
-        reasons=tuple(blocking),
+        reasons=reasons,
         warnings=tuple(warnings),
         send_at=send_at,
         category=request.category,
-        e164=ctx.e164,
+        e164=e164,
         segments=seg.segments,
         encoding=seg.encoding.value,
+        effective_category=effective,
     )

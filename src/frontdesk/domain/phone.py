@@ -8,6 +8,7 @@ system passes through :func:`parse` first.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
@@ -61,7 +62,26 @@ _TYPES = {
 
 def parse(text: str, default_region: str = "US") -> PhoneNumber:
     """Parse any common format into E.164, or raise :class:`InvalidNumber`."""
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
+        raise InvalidNumber("empty phone number")
+    found = _parse_cached(text, default_region)
+    if isinstance(found, str):
+        raise InvalidNumber(found)
+    return found
+
+
+@lru_cache(maxsize=65536)
+def _parse_cached(text: str, default_region: str) -> PhoneNumber | str:
+    """Parsing costs tens of microseconds and every message is parsed at accept and at
+    hand-off, so results (or the error text) are memoised; the inputs are immutable."""
+    try:
+        return _parse(text, default_region)
+    except InvalidNumber as exc:
+        return str(exc)
+
+
+def _parse(text: str, default_region: str) -> PhoneNumber:
+    if not text.strip():
         raise InvalidNumber("empty phone number")
     if len(text) > 40:
         raise InvalidNumber("phone number too long")
@@ -84,6 +104,7 @@ def try_parse(text: str, default_region: str = "US") -> PhoneNumber | None:
         return None
 
 
+@lru_cache(maxsize=65536)
 def candidate_zones(e164: str) -> tuple[str, ...]:
     """All IANA zones the numbering plan associates with this number."""
     try:

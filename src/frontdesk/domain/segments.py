@@ -43,6 +43,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from itertools import accumulate
 
 __all__ = [
@@ -500,6 +501,7 @@ def is_gsm7(body: str) -> bool:
     return _GSM7_ALL.issuperset(body)
 
 
+@lru_cache(maxsize=8192)
 def count(body: str, *, smart_encoding: bool = False) -> SegmentCount:
     """Count encoding, segments, characters and units of an SMS body (R-S-01, T-17).
 

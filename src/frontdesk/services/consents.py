@@ -111,7 +111,7 @@ def lift_recipient_opt_outs(
 ) -> list[Suppression]:
     lifted = []
     for sup in scope.active_suppressions(e164):
-        if sup.reason in RECIPIENT_SUPPRESSIONS and sup.created_at < captured_at:
+        if sup.reason in RECIPIENT_SUPPRESSIONS and sup.created_at <= captured_at:
             sup.lifted_at = now
             sup.lifted_by = by
             lifted.append(sup)

@@ -2,30 +2,40 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from frontdesk.domain import gate
 from frontdesk.domain.consent import ConsentState
+from frontdesk.domain.messages import Category
 from frontdesk.services.consents import current_state
 from frontdesk.storage.models import Tenant
 from frontdesk.storage.uow import TenantScope
 
+WINDOW = timedelta(hours=24)
 
-def tenant_facts(tenant: Tenant) -> gate.TenantFacts:
+
+def tenant_facts(scope: TenantScope, tenant: Tenant) -> gate.TenantFacts:
+    settings: dict[str, Any] = tenant.settings or {}
     return gate.TenantFacts(
-        name=tenant.name, suspended=tenant.status == "suspended", timezone=tenant.timezone
+        name=tenant.name,
+        suspended=tenant.status == "suspended",
+        timezone=tenant.timezone,
+        numbers=frozenset(n.number for n in scope.sending_numbers()),
+        allowed_link_domains=frozenset(settings.get("allowed_link_domains", ())),
+        frequency_cap=int(settings.get("frequency_cap", 3)),
+        missed_call_in_quiet_hours=bool(settings.get("missed_call_in_quiet_hours", False)),
+        reply_exemption_minutes=int(settings.get("reply_exemption_minutes", 15)),
     )
 
 
-def gather(
-    scope: TenantScope,
-    tenant: Tenant,
-    e164: str | None,
-    now: datetime,
-    exclude_message_id: str | None = None,
-) -> gate.Facts:
+def gather(scope: TenantScope, tenant: Tenant, e164: str | None, now: datetime,
+           exclude_message_id: str | None = None, at: datetime | None = None) -> gate.Facts:
+    """Facts for one decision; ``at`` is when the message would leave (for rolling caps)."""
+    tfacts = tenant_facts(scope, tenant)
     if e164 is None:
-        return gate.Facts(tenant=tenant_facts(tenant))
+        return gate.Facts(tenant=tfacts)
+    at = at or now
     suppressions = scope.active_suppressions(e164)
     opted_out = bool(suppressions)
     supp_scope = "all"
@@ -35,11 +45,23 @@ def gather(
     confirmations = 0
     if consent.revoked_at is not None:
         confirmations = scope.confirmations_since(e164, consent.revoked_at, exclude_message_id)
+    row = scope.contact(e164)
+    recent = tuple(
+        gate.RecentSend(at=send_at, category=Category(cat), subject=subject or cat)
+        for send_at, cat, subject in scope.sends_around(e164, at - WINDOW, at + WINDOW,
+                                                        exclude_message_id)
+    )
     contact = gate.ContactFacts(
         opted_out=opted_out,
         opted_out_scope=supp_scope,
         under_review=bool(scope.pending_reviews(e164)),
         consent=consent,
         confirmations_for_revocation=confirmations,
+        state=row.state if row else None,
+        postal_code=row.postal_code if row else None,
+        timezone=row.timezone if row else None,
+        last_inbound_at=row.last_inbound_at if row else None,
+        first_message=not scope.has_outbound_to(e164, exclude_message_id),
+        recent=recent,
     )
-    return gate.Facts(tenant=tenant_facts(tenant), contact=contact)
+    return gate.Facts(tenant=tfacts, contact=contact)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from frontdesk import errors
 from frontdesk.domain import gate
-from frontdesk.domain.messages import Category
+from frontdesk.domain.messages import Category, Status
+from frontdesk.domain.reasons import Reason
 from frontdesk.ids import new_id
 from frontdesk.services import facts as facts_service
 from frontdesk.services.contacts import ensure_contact
@@ -81,11 +83,12 @@ def decide(
 
     parsed = phone.try_parse(cmd.to)
     sender, owned = _sender(scope, cmd.sender)
+    at = cmd.send_at if cmd.send_at is not None and cmd.send_at > now else now
     facts = facts_service.gather(
-        scope, tenant, parsed.e164 if parsed else None, now, exclude_message_id
+        scope, tenant, parsed.e164 if parsed else None, now, exclude_message_id, at=at
     )
     if not owned:
-        facts = gate.Facts(tenant=facts.tenant, contact=facts.contact, sender_owned=False)
+        facts = replace(facts, sender_owned=False)
     return gate.evaluate(_request(cmd), facts, now), sender
 
 
@@ -95,7 +98,28 @@ def check(scope: TenantScope, cmd: SendCommand, now: datetime) -> gate.Decision:
     return decision
 
 
-def submit(scope: TenantScope, cmd: SendCommand, now: datetime, actor: str) -> Submitted:
+def with_media_reasons(decision: gate.Decision, media_reasons: Sequence[Reason]) -> gate.Decision:
+    """R-S-02: media problems found by ``services.media`` (it needs the network, so it runs
+    outside the pure gate) refuse the message like any other blocking reason."""
+    if not media_reasons:
+        return decision
+    return replace(
+        decision,
+        allowed=False,
+        status=Status.BLOCKED,
+        reasons=decision.reasons + tuple(media_reasons),
+        send_at=decision.send_at,
+    )
+
+
+def submit(
+    scope: TenantScope,
+    cmd: SendCommand,
+    now: datetime,
+    actor: str,
+    *,
+    media_reasons: Sequence[Reason] = (),
+) -> Submitted:
     if cmd.idempotency_key:
         existing = scope.message_by_idempotency_key(cmd.idempotency_key)
         if existing is not None:
@@ -115,6 +139,7 @@ def submit(scope: TenantScope, cmd: SendCommand, now: datetime, actor: str) -> S
             return Submitted(existing, None, created=False)
     tenant = scope.tenant()
     decision, sender = decide(scope, tenant, cmd, now)
+    decision = with_media_reasons(decision, media_reasons)
     if decision.e164 is not None:
         ensure_contact(scope, decision.e164, now)
     msg = Message(

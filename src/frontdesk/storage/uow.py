@@ -169,19 +169,16 @@ class TenantScope:
             .all()
         )
 
-    def has_outbound_to(self, phone: str) -> bool:
-        return (
-            self.session.execute(
-                select(Message.id)
-                .where(
-                    Message.tenant_id == self.tenant_id,
-                    Message.to_phone == phone,
-                    Message.status.in_(("sending", "sent", "delivered")),
-                )
-                .limit(1)
-            ).first()
-            is not None
+    def has_outbound_to(self, phone: str, exclude_id: str | None = None) -> bool:
+        """True when an earlier message to this number was accepted (first-message rules)."""
+        stmt = select(Message.id).where(
+            Message.tenant_id == self.tenant_id,
+            Message.to_phone == phone,
+            Message.status.notin_(("blocked", "canceled")),
         )
+        if exclude_id is not None:
+            stmt = stmt.where(Message.id != exclude_id)
+        return self.session.execute(stmt.limit(1)).first() is not None
 
     def confirmations_since(
         self, phone: str, since: datetime, exclude_id: str | None = None
@@ -200,6 +197,18 @@ class TenantScope:
         if exclude_id is not None:
             stmt = stmt.where(Message.id != exclude_id)
         return int(self.session.execute(stmt).scalar_one())
+
+    def sends_around(self, phone: str, start: datetime, end: datetime,
+                     exclude_id: str | None = None) -> Sequence[tuple[datetime, str, str | None]]:
+        """(send_at, category, subject) of live messages to a number in a time range."""
+        stmt = select(Message.send_at, Message.category, Message.subject).where(
+            Message.tenant_id == self.tenant_id, Message.to_phone == phone,
+            Message.status.notin_(("blocked", "canceled")),
+            Message.send_at > start, Message.send_at < end,
+        )
+        if exclude_id is not None:
+            stmt = stmt.where(Message.id != exclude_id)
+        return [(r[0], r[1], r[2]) for r in self.session.execute(stmt)]
 
     def message_events(self, message_id: str) -> Sequence[MessageEvent]:
         return (
