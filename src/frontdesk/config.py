@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_api_base: str = "https://api.twilio.com"
+    twilio_webhook_shared_key: str | None = None
+    media_allow_insecure_loopback: bool = False
     log_level: str = "INFO"
 
 

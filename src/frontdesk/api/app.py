@@ -8,7 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from frontdesk import __version__
-from frontdesk.api import problems, routes_admin, routes_contacts, routes_inbound, routes_messages
+from frontdesk.api import (
+    problems,
+    routes_admin,
+    routes_contacts,
+    routes_inbound,
+    routes_messages,
+    routes_twilio,
+)
 from frontdesk.bootstrap import Container
 
 DESCRIPTION = """Frontdesk sends and receives the texts of an AI receptionist and enforces the
@@ -34,6 +41,6 @@ def create_app(container: Container, *, start_worker: bool | None = None) -> Fas
     )
     app.state.container = container
     problems.install(app)
-    for module in (routes_admin, routes_contacts, routes_messages, routes_inbound):
+    for module in (routes_admin, routes_contacts, routes_messages, routes_inbound, routes_twilio):
         app.include_router(module.router)
     return app

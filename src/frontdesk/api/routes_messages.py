@@ -5,20 +5,40 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, ValidationError
 
 from frontdesk import errors
 from frontdesk.api import views
-from frontdesk.api.deps import AppContainer, TenantCaller
+from frontdesk.api.deps import AppContainer, Caller, TenantCaller
 from frontdesk.api.problems import _validation_errors
 from frontdesk.api.schemas import BatchIn, MessageIn
+from frontdesk.bootstrap import Container
 from frontdesk.domain import phone
+from frontdesk.domain.reasons import Reason
+from frontdesk.services import media as media_check
 from frontdesk.services import messages
 from frontdesk.services.contacts import e164_or_422
 
 router = APIRouter()
+
+
+def _media_reasons(caller: Caller, c: Container, urls: tuple[str, ...]) -> tuple[Reason, ...]:
+    """Check media URLs (R-S-02) before the decision; releases the write lock first."""
+    if not urls:
+        return ()
+    caller.uow.commit()  # nothing written yet: never hold the SQLite write lock over the network
+    with httpx.Client(timeout=media_check.DEFAULT_TIMEOUT) as client:
+        return tuple(
+            media_check.check_media(
+                urls,
+                provider_supports_mms=c.provider.supports_mms,
+                client=client,
+                allow_insecure_loopback=c.settings.media_allow_insecure_loopback,
+            )
+        )
 
 
 def _command(body: MessageIn, *, strict_number: bool = True) -> messages.SendCommand:
@@ -39,7 +59,9 @@ def _command(body: MessageIn, *, strict_number: bool = True) -> messages.SendCom
 
 @router.post("/v1/messages", status_code=201, tags=["messages"])
 def send_message(body: MessageIn, caller: TenantCaller, c: AppContainer) -> JSONResponse:
-    submitted = messages.submit(caller.scope, _command(body), c.clock.now(), caller.actor)
+    cmd = _command(body)
+    media = _media_reasons(caller, c, cmd.media_urls)
+    submitted = messages.submit(caller.scope, cmd, c.clock.now(), caller.actor, media_reasons=media)
     caller.uow.commit()
     if submitted.created:
         c.worker.wake()
@@ -64,7 +86,9 @@ def send_batch(body: BatchIn, caller: TenantCaller, c: AppContainer) -> dict[str
                 )
             if parsed.idempotency_key:
                 keys_seen.add(parsed.idempotency_key)
-            submitted = messages.submit(caller.scope, _command(parsed), now, caller.actor)
+            cmd = _command(parsed)
+            media = _media_reasons(caller, c, cmd.media_urls)
+            submitted = messages.submit(caller.scope, cmd, now, caller.actor, media_reasons=media)
             results.append(views.message(submitted.message))
         except ValidationError as exc:
             errs = [
@@ -92,8 +116,10 @@ def send_batch(body: BatchIn, caller: TenantCaller, c: AppContainer) -> dict[str
 
 @router.post("/v1/messages/check", tags=["messages"])
 def check_message(body: MessageIn, caller: TenantCaller, c: AppContainer) -> dict[str, Any]:
-    decision = messages.check(caller.scope, _command(body, strict_number=False), c.clock.now())
-    return views.decision(decision)
+    cmd = _command(body, strict_number=False)
+    media = _media_reasons(caller, c, cmd.media_urls)
+    decision = messages.check(caller.scope, cmd, c.clock.now())
+    return views.decision(messages.with_media_reasons(decision, media))
 
 
 @router.get("/v1/messages/{message_id}", tags=["messages"])
