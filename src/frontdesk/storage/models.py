@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -64,6 +65,7 @@ class SendingNumber(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
     number: Mapped[str] = mapped_column(PHONE)
     provider: Mapped[str] = mapped_column(String(32))
+    campaign_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
 
 
@@ -148,6 +150,8 @@ class Message(Base):
     error_code: Mapped[str | None] = mapped_column(String(16))
     revocation_at: Mapped[datetime | None]
     appointment_starts_at: Mapped[datetime | None]
+    appointment_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    conversation_reply: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     handed_off_at: Mapped[datetime | None]
@@ -226,3 +230,107 @@ class AuditEntry(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Appointment(Base):
+    __tablename__ = "appointments"
+    __table_args__ = (Index("ix_appointments_tenant_phone", "tenant_id", "phone", "starts_at"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    phone: Mapped[str] = mapped_column(PHONE)
+    starts_at: Mapped[datetime]
+    service: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(24), default="booked")
+    reminders: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    proposed_time: Mapped[str | None] = mapped_column(String(200))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    confirmed_at: Mapped[datetime | None]
+    canceled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Call(Base):
+    __tablename__ = "calls"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "provider", "provider_call_id", name="uq_calls_provider"),
+        Index("ix_calls_tenant_caller", "tenant_id", "caller", "at"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    caller: Mapped[str] = mapped_column(String(64))
+    to_number: Mapped[str] = mapped_column(PHONE)
+    at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(24))
+    provider: Mapped[str] = mapped_column(String(32))
+    provider_call_id: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(48))
+    followup_message_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("tenant_id", "phone", name="uq_conversations_phone"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    phone: Mapped[str] = mapped_column(PHONE)
+    owner: Mapped[str] = mapped_column(String(16), default="ai")
+    state: Mapped[str] = mapped_column(String(32), default="idle")
+    paused_until: Mapped[datetime | None]
+    unrecognised: Mapped[int] = mapped_column(Integer, default=0)
+    last_intent: Mapped[str | None] = mapped_column(String(48))
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_inbound_at: Mapped[datetime | None]
+    last_outbound_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Brand(Base):
+    __tablename__ = "brands"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    legal_name: Mapped[str] = mapped_column(String(255))
+    ein: Mapped[str | None] = mapped_column(String(16))
+    entity_type: Mapped[str] = mapped_column(String(32))
+    vertical: Mapped[str] = mapped_column(String(48))
+    website: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str] = mapped_column(String(320))
+    phone: Mapped[str] = mapped_column(PHONE)
+    status: Mapped[str] = mapped_column(String(24), default="registered")
+    problems: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime]
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    brand_id: Mapped[str] = mapped_column(ForeignKey("brands.id"))
+    use_case: Mapped[str] = mapped_column(String(48))
+    sub_use_cases: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    description: Mapped[str] = mapped_column(Text)
+    message_flow: Mapped[str] = mapped_column(Text)
+    sample_messages: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    help_message: Mapped[str] = mapped_column(Text)
+    optout_message: Mapped[str] = mapped_column(Text)
+    embedded_links: Mapped[bool] = mapped_column(Boolean, default=False)
+    embedded_phone: Mapped[bool] = mapped_column(Boolean, default=False)
+    age_gated: Mapped[bool] = mapped_column(Boolean, default=False)
+    direct_lending: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    problems: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    review_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class PolicyAcceptance(Base):
+    __tablename__ = "policy_acceptances"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    version: Mapped[str] = mapped_column(String(32))
+    accepted_by: Mapped[str] = mapped_column(String(200))
+    accepted_at: Mapped[datetime]
