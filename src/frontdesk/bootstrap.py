@@ -24,6 +24,9 @@ class Container:
 
     def close(self) -> None:
         self.worker.stop()
+        close_provider = getattr(self.provider, "close", None)
+        if callable(close_provider):
+            close_provider()
         self.db.dispose()
 
 
@@ -31,6 +34,28 @@ def make_provider(settings: Settings) -> Provider:
     if settings.provider == "simulator":
         return CarrierSimulator(seed=settings.simulator_seed)
     raise ValueError(f"FRONTDESK_PROVIDER={settings.provider!r} is not available; use 'simulator'")
+
+
+def _make_smpp(settings: Settings) -> Provider:
+    from frontdesk.providers.smpp import SmppConfig, SmppProvider
+
+    if not settings.smpp_host or not settings.smpp_system_id or settings.smpp_password is None:
+        raise ValueError(
+            "FRONTDESK_PROVIDER=smpp needs FRONTDESK_SMPP_HOST, FRONTDESK_SMPP_SYSTEM_ID "
+            "and FRONTDESK_SMPP_PASSWORD"
+        )
+    return SmppProvider(
+        SmppConfig(
+            host=settings.smpp_host,
+            port=settings.smpp_port,
+            system_id=settings.smpp_system_id,
+            password=settings.smpp_password,
+            system_type=settings.smpp_system_type,
+            source_addr=settings.smpp_source_addr,
+            window=settings.smpp_window,
+            enquire_link_interval=settings.smpp_enquire_link_seconds,
+        )
+    )
 
 
 def build(

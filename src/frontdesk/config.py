@@ -25,6 +25,14 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = None
     twilio_api_base: str = "https://api.twilio.com"
     twilio_webhook_shared_key: str | None = None
+    smpp_host: str | None = None
+    smpp_port: int = 2775
+    smpp_system_id: str | None = None
+    smpp_password: str | None = None
+    smpp_system_type: str = ""
+    smpp_source_addr: str = ""
+    smpp_window: int = 10
+    smpp_enquire_link_seconds: float = 30.0
     media_allow_insecure_loopback: bool = False
     log_level: str = "INFO"
 

@@ -17,15 +17,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from frontdesk.api.app import create_app
+from frontdesk.bootstrap import build
+from frontdesk.clock import FixedClock
+from frontdesk.config import Settings
 from frontdesk.domain.segments import count
 from frontdesk.providers.base import InboundSms, OutboundSms, Provider, StatusUpdate
+from frontdesk.providers.simulator import CarrierSimulator
 from frontdesk.providers.smpp import SUBMIT_ERRORS, SmppConfig, SmppProvider
 from frontdesk.providers.smpp_pdu import decode_text, encode_text
+from tests.conftest import ADMIN, BUSINESS_NUMBER, T0, Env
 from tests.providers.smsc_harness import HarnessUnavailable, Smsc, install_smpp_package
 
+PATIENT = "+13055550142"
 TO = "+15551234567"
 FROM = "+15550001111"
 POLL_SECONDS = 15.0
@@ -46,8 +54,8 @@ def smsc(smpp_package: Path) -> Iterator[Smsc]:
     server.stop()
 
 
-def _config(smsc: Smsc, **overrides: float | int | str) -> SmppConfig:
-    values: dict[str, float | int | str] = {
+def _config(smsc: Smsc, **overrides: object) -> SmppConfig:
+    values: dict[str, object] = {
         "host": "127.0.0.1",
         "port": smsc.port,
         "system_id": "frontdesk",
@@ -410,7 +418,68 @@ def test_unanswered_enquire_link_drops_the_link_and_rebinds(smsc: Smsc) -> None:
 def test_smsc_unbind_is_answered_and_the_session_rebinds(
     smsc: Smsc, provider: SmppProvider
 ) -> None:
-    smsc.command("unbind")
-    assert smsc.wait("unbind_resp")["command_status"] == 0
-    smsc.wait_count("bind", 2)
-    assert provider.send(_sms("back")).accepted
+    """Each successful bind resets the backoff: two unbinds, two first-step delays."""
+    for round_ in (1, 2):
+        smsc.command("unbind")
+        smsc.wait_count("unbind_resp", round_)
+        smsc.wait_count("bind", round_ + 1)
+        assert provider.send(_sms("back")).accepted
+    assert all(e["command_status"] == 0 for e in smsc.events("unbind_resp"))
+    assert provider.stats.backoff_delays == [0.05, 0.05]
+
+
+@pytest.fixture
+def smpp_env(tmp_path: Path, smsc: Smsc) -> Iterator[tuple[Env, SmppProvider]]:
+    """The whole platform (API, services, worker, SQLite) with SMPP as its carrier."""
+    carrier = SmppProvider(_config(smsc))
+    db_path = tmp_path / "frontdesk.db"
+    settings = Settings(database_url=f"sqlite:///{db_path}", admin_token=ADMIN)
+    clock = FixedClock(T0)
+    container = build(settings, clock=clock, provider=carrier)
+    app = create_app(container, start_worker=False)
+    with TestClient(app) as client:
+        yield Env(container, client, clock, CarrierSimulator(), db_path), carrier
+    container.close()
+    carrier.close()
+
+
+def test_R_E_01_long_reminder_over_smpp_reaches_delivered_once_all_parts_are(
+    smsc: Smsc, smpp_env: tuple[Env, SmppProvider]
+) -> None:
+    """End to end: the worker hands off over SMPP, the receipts overtake the resps, and
+    the message row still ends ``delivered`` under the first part's id."""
+    env, _ = smpp_env
+    smsc.set(receipt="DELIVRD", receipt_first=True)
+    t = env.tenant(number=None)
+    number = t.post("/v1/numbers", {"number": BUSINESS_NUMBER, "provider": "smpp"})
+    assert number.status_code == 201, number.text
+    t.number = BUSINESS_NUMBER
+    t.consent(PATIENT)
+    body = (
+        "Bright Smile Dental: your cleaning is Tue at 3:00 pm with Dr. Lee. Please arrive "
+        "10 minutes early and bring your insurance card. Reply C to confirm or call us to "
+        "reschedule. Reply STOP to opt out."
+    )
+    assert count(body).segments == 2
+    queued = t.send(PATIENT, body).json()
+    env.step()
+
+    parts = smsc.wait_count("submit_sm", 2)
+    got = t.get(f"/v1/messages/{queued['id']}").json()
+    assert "".join(p["text"] for p in parts) == body
+    assert {p["source_addr"] for p in parts} == {"14155550100"}
+    assert got["provider_message_id"] == parts[0]["message_id"]
+    assert [e["status"] for e in got["events"]] == ["queued", "sending", "sent", "delivered"]
+    assert got["status"] == "delivered"
+
+
+def test_an_smsc_specific_receipt_error_maps_to_our_code(smsc: Smsc) -> None:
+    """R-E-02: an SMSC whose err 001 means "unknown subscriber" yields 30005 (never retry)."""
+    carrier = SmppProvider(_config(smsc, receipt_error_codes={"001": "30005"}))
+    try:
+        result = carrier.send(_sms("hello"))
+        smsc.command("receipt", id=result.provider_message_id, stat="UNDELIV", err="001")
+        updates = _updates_until(carrier, 2)
+        assert (updates[-1].status, updates[-1].error_code) == ("undelivered", "30005")
+    finally:
+        carrier.close()

@@ -684,3 +684,8 @@ def _last_index(seq: list[int], value: int) -> int:
         if seq[i] == value:
             return i
     return -1
+
+
+def graphemes(text: str) -> list[str]:
+    """Grapheme clusters as the reference calculator splits them (used by the SMPP splitter)."""
+    return _graphemes(text)
