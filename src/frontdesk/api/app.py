@@ -6,17 +6,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 
 from frontdesk import __version__
 from frontdesk.api import (
     problems,
     routes_admin,
+    routes_compliance,
     routes_contacts,
     routes_inbound,
     routes_messages,
     routes_twilio,
 )
 from frontdesk.bootstrap import Container
+from frontdesk.web import routes as web_routes
 
 DESCRIPTION = """Frontdesk sends and receives the texts of an AI receptionist and enforces the
 SMS policy on every message: consent first, STOP and HELP always honoured, no spam,
@@ -41,6 +44,19 @@ def create_app(container: Container, *, start_worker: bool | None = None) -> Fas
     )
     app.state.container = container
     problems.install(app)
-    for module in (routes_admin, routes_contacts, routes_messages, routes_inbound, routes_twilio):
+    for module in (
+        routes_admin,
+        routes_contacts,
+        routes_compliance,
+        routes_messages,
+        routes_inbound,
+        routes_twilio,
+    ):
         app.include_router(module.router)
+    app.include_router(web_routes.router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/dashboard", status_code=307)
+
     return app
