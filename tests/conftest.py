@@ -36,7 +36,11 @@ class Env:
         return {"Authorization": f"Bearer {ADMIN}"}
 
     def tenant(
-        self, name: str = "Bright Smile Dental", number: str | None = BUSINESS_NUMBER, **extra: Any
+        self,
+        name: str = "Bright Smile Dental",
+        number: str | None = BUSINESS_NUMBER,
+        accept_policy: bool = True,
+        **extra: Any,
     ) -> Tenant:
         r = self.client.post(
             "/v1/tenants",
@@ -52,6 +56,8 @@ class Env:
         assert r.status_code == 201, r.text
         data = r.json()
         t = Tenant(self, data["id"], data["api_key"], number)
+        if accept_policy:
+            t.accept_policy()
         if number:
             rr = self.client.post(
                 "/v1/numbers", headers=t.auth, json={"number": number, "provider": "simulator"}
@@ -79,6 +85,12 @@ class Tenant:
 
     def get(self, path: str, **kw: Any) -> Any:
         return self.env.client.get(path, headers=self.auth, **kw)
+
+    def accept_policy(self) -> None:
+        """R-B-03: a tenant accepts the current SMS Messaging Policy before sending."""
+        version = self.get("/v1/policy").json()["version"]
+        r = self.post("/v1/policy/accept", {"version": version, "accepted_by": "Owner"})
+        assert r.status_code == 200, r.text
 
     def consent(self, phone: str, scope: str = "informational", **evidence: Any) -> Any:
         ev: dict[str, Any] = {

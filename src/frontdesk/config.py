@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     worker_batch: int = 100
     worker_idle_seconds: float = 0.2
     review_hours: int = 24
+    # New tenants must accept the SMS Messaging Policy before sending (R-B-03), and their
+    # numbers need an approved campaign (R-R-01); None = required unless on the simulator.
+    require_policy: bool = True
+    require_registration: bool | None = None
     simulator_seed: int = 7
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None

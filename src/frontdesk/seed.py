@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from frontdesk.domain.consent import Method, Scope
-from frontdesk.services import consents, contacts, tenants
+from frontdesk.services import consents, contacts, policy, registration, tenants
 from frontdesk.storage.db import Database
 from frontdesk.storage.uow import UnitOfWork
 
@@ -55,10 +55,14 @@ def seed_demo(db: Database, now: datetime) -> Seeded | None:
             support_phone="+14155550100",
             now=now,
             actor="seed",
+            settings=registration.default_enforcement(
+                require_policy=True, require_registration=False
+            ),
         )
         tid = created.tenant.id
         tenants.add_sending_number(uow, tid, DEMO_NUMBER, "simulator", now, "seed")
         scope = uow.tenant(tid)
+        policy.accept(scope, policy.POLICY_VERSION, "Demo owner", now, "seed")
         for e164, name, state in DEMO_CONTACTS:
             contacts.upsert_contact(
                 scope,

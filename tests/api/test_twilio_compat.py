@@ -76,6 +76,11 @@ class Served:
         auth = {"Authorization": f"Bearer {key}"}
         rr = self.http.post("/v1/numbers", headers=auth, json={"number": number})
         assert rr.status_code == 201, rr.text
+        version = self.http.get("/v1/policy", headers=auth).json()["version"]
+        ok = self.http.post(
+            "/v1/policy/accept", headers=auth, json={"version": version, "accepted_by": "Owner"}
+        )
+        assert ok.status_code == 200, ok.text
         return tid, key, auth
 
     def consent(self, auth: dict[str, str], phone: str = PATIENT) -> None:
@@ -102,7 +107,12 @@ class Served:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'frontdesk.db'}", admin_token=ADMIN)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'frontdesk.db'}",
+        admin_token=ADMIN,
+        # These tests are about Twilio, not 10DLC (see tests/api/test_registry.py).
+        require_registration=False,
+    )
     container = build(settings, clock=FixedClock(T0), provider=CarrierSimulator(seed=1))
     app = create_app(container, start_worker=False)
     if not any(getattr(r, "path", "").startswith("/2010-04-01") for r in app.routes):

@@ -69,6 +69,11 @@ class TwilioEnv:
             "/v1/numbers", headers=t.auth, json={"number": number, "provider": "twilio"}
         )
         assert rr.status_code == 201, rr.text
+        version = self.client.get("/v1/policy", headers=t.auth).json()["version"]
+        ok = self.client.post(
+            "/v1/policy/accept", headers=t.auth, json={"version": version, "accepted_by": "Owner"}
+        )
+        assert ok.status_code == 200, ok.text
         return t
 
     def consent(self, t: TwilioTenant, phone: str) -> None:
@@ -105,7 +110,12 @@ def twilio_env(tmp_path: Path) -> Iterator[TwilioEnv]:
         fake.account_sid, fake.auth_token, api_base=fake.url, public_base_url=PUBLIC, timeout=5
     )
     clock = FixedClock(T0)
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'frontdesk.db'}", admin_token=ADMIN)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'frontdesk.db'}",
+        admin_token=ADMIN,
+        # These tests are about Twilio, not 10DLC (see tests/api/test_registry.py).
+        require_registration=False,
+    )
     container = build(settings, clock=clock, provider=provider)
     app = create_app(container, start_worker=False)
     if not any(getattr(r, "path", "").startswith("/webhooks/twilio") for r in app.routes):

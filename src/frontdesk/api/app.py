@@ -16,6 +16,7 @@ from frontdesk.api import (
     routes_contacts,
     routes_inbound,
     routes_messages,
+    routes_registry,
     routes_twilio,
 )
 from frontdesk.bootstrap import Container
@@ -50,6 +51,7 @@ def create_app(container: Container, *, start_worker: bool | None = None) -> Fas
         routes_compliance,
         routes_messages,
         routes_inbound,
+        routes_registry,
         routes_twilio,
     ):
         app.include_router(module.router)

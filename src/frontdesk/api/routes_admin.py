@@ -11,7 +11,7 @@ from frontdesk import errors
 from frontdesk.api import views
 from frontdesk.api.deps import AdminUoW, AppContainer, TenantCaller
 from frontdesk.api.schemas import NoteText, NumberIn, ReasonText, TenantIn
-from frontdesk.services import tenants
+from frontdesk.services import registration, tenants
 
 router = APIRouter()
 
@@ -25,6 +25,14 @@ def create_tenant(body: TenantIn, uow: AdminUoW, c: AppContainer) -> JSONRespons
         support_email=body.support_email,
         support_phone=body.support_phone,
         now=c.clock.now(),
+        settings=registration.default_enforcement(
+            require_policy=c.settings.require_policy,
+            require_registration=(
+                c.settings.require_registration
+                if c.settings.require_registration is not None
+                else c.provider.name != "simulator"
+            ),
+        ),
     )
     uow.commit()
     out = views.tenant(created.tenant)
@@ -73,10 +81,22 @@ def add_number(body: NumberIn, caller: TenantCaller, c: AppContainer) -> JSONRes
             "unknown_provider",
             f"provider must be {c.provider.name!r} on this deployment",
         )
-    row = tenants.add_sending_number(
-        caller.uow, caller.tenant.id, body.number, body.provider, c.clock.now(), caller.actor
+    row, created = registration.link_number(
+        caller.uow,
+        caller.tenant.id,
+        body.number,
+        body.provider,
+        body.campaign_id,
+        c.clock.now(),
+        caller.actor,
     )
     caller.uow.commit()
     return JSONResponse(
-        {"id": row.id, "number": row.number, "provider": row.provider}, status_code=201
+        {
+            "id": row.id,
+            "number": row.number,
+            "provider": row.provider,
+            "campaign_id": row.campaign_id,
+        },
+        status_code=201 if created else 200,
     )

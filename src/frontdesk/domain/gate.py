@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from frontdesk.domain import content, phone, quiet_hours, segments
+from frontdesk.domain import campaigns, content, phone, quiet_hours, segments
 from frontdesk.domain.consent import ConsentState
 from frontdesk.domain.messages import COMPLIANCE_REPLIES, Category, Status
 from frontdesk.domain.reasons import Reason, ReasonCode, Severity
@@ -57,6 +57,8 @@ class TenantFacts:
     missed_call_in_quiet_hours: bool = False
     reply_exemption_minutes: int = 15
     max_segments_warning: int = 2
+    registration_required: bool = False
+    policy_accepted: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,7 @@ class Facts:
     tenant: TenantFacts
     contact: ContactFacts = field(default_factory=ContactFacts)
     sender_owned: bool = True
+    sender_campaign: campaigns.SenderCampaign | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +218,33 @@ def rule_tenant_active(ctx: _Ctx) -> Reason | None:
             "Ask the platform operator to review and reinstate the account.",
         )
     return None
+
+
+def rule_policy_accepted(ctx: _Ctx) -> Reason | None:
+    """R-B-03: the business sends only once it has accepted the current SMS Messaging Policy."""
+    found = campaigns.policy_reasons(ctx.facts.tenant.policy_accepted, ctx.request.category)
+    return found[0] if found else None
+
+
+def _sender_reason(ctx: _Ctx, code: ReasonCode) -> Reason | None:
+    found = campaigns.sender_reasons(
+        ctx.facts.sender_campaign,
+        ctx.request.category,
+        ctx.effective,
+        registration_required=ctx.facts.tenant.registration_required,
+    )
+    return next((r for r in found if r.code is code), None)
+
+
+def rule_campaign_approved(ctx: _Ctx) -> Reason | None:
+    """R-R-01 / R-R-05: a US long code sends only under an approved campaign, a toll-free
+    number only once verified (carriers block the rest: Twilio 30034 / 30032)."""
+    return _sender_reason(ctx, ReasonCode.CAMPAIGN_NOT_APPROVED)
+
+
+def rule_category_in_campaign(ctx: _Ctx) -> Reason | None:
+    """R-CT-05: the message's effective category is within the sender's registered use case."""
+    return _sender_reason(ctx, ReasonCode.CATEGORY_NOT_IN_CAMPAIGN)
 
 
 def rule_not_opted_out(ctx: _Ctx) -> Reason | None:
@@ -389,6 +419,9 @@ RULES: tuple[Rule, ...] = (
     rule_valid_number,
     rule_sender_owned,
     rule_tenant_active,
+    rule_policy_accepted,
+    rule_campaign_approved,
+    rule_category_in_campaign,
     rule_not_opted_out,
     rule_not_under_review,
     rule_compliance_reply,
@@ -465,6 +498,7 @@ def _quiet_hours_at_minute(
 def _screen(request: MessageRequest, facts: Facts) -> content.ContentFindings | None:
     if request.category in COMPLIANCE_REPLIES or not request.body.strip():
         return None
+    links, phones, age_gated = campaigns.campaign_content_flags(facts.sender_campaign)
     return content.screen(
         request.body,
         content.ContentContext(
@@ -473,6 +507,9 @@ def _screen(request: MessageRequest, facts: Facts) -> content.ContentFindings | 
             first_message_to_contact=facts.contact.first_message,
             tenant_numbers=facts.tenant.numbers,
             allowed_link_domains=facts.tenant.allowed_link_domains,
+            campaign_embedded_links=links,
+            campaign_embedded_phone=phones,
+            campaign_age_gated=age_gated,
         ),
     )
 

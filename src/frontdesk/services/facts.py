@@ -8,6 +8,7 @@ from typing import Any
 from frontdesk.domain import gate
 from frontdesk.domain.consent import ConsentState
 from frontdesk.domain.messages import Category
+from frontdesk.services import policy, registration
 from frontdesk.services.consents import current_state
 from frontdesk.storage.models import Tenant
 from frontdesk.storage.uow import TenantScope
@@ -17,6 +18,7 @@ WINDOW = timedelta(hours=24)
 
 def tenant_facts(scope: TenantScope, tenant: Tenant) -> gate.TenantFacts:
     settings: dict[str, Any] = tenant.settings or {}
+    enforced = registration.enforcement(tenant)
     return gate.TenantFacts(
         name=tenant.name,
         suspended=tenant.status == "suspended",
@@ -26,15 +28,19 @@ def tenant_facts(scope: TenantScope, tenant: Tenant) -> gate.TenantFacts:
         frequency_cap=int(settings.get("frequency_cap", 3)),
         missed_call_in_quiet_hours=bool(settings.get("missed_call_in_quiet_hours", False)),
         reply_exemption_minutes=int(settings.get("reply_exemption_minutes", 15)),
+        registration_required=enforced.require_registration,
+        policy_accepted=not enforced.require_policy or policy.is_accepted(scope),
     )
 
 
 def gather(scope: TenantScope, tenant: Tenant, e164: str | None, now: datetime,
-           exclude_message_id: str | None = None, at: datetime | None = None) -> gate.Facts:
+           exclude_message_id: str | None = None, at: datetime | None = None,
+           sender: str | None = None) -> gate.Facts:
     """Facts for one decision; ``at`` is when the message would leave (for rolling caps)."""
     tfacts = tenant_facts(scope, tenant)
+    sender_campaign = registration.sender_campaign(scope, sender)
     if e164 is None:
-        return gate.Facts(tenant=tfacts)
+        return gate.Facts(tenant=tfacts, sender_campaign=sender_campaign)
     at = at or now
     suppressions = scope.active_suppressions(e164)
     opted_out = bool(suppressions)
@@ -64,4 +70,4 @@ def gather(scope: TenantScope, tenant: Tenant, e164: str | None, now: datetime,
         first_message=not scope.has_outbound_to(e164, exclude_message_id),
         recent=recent,
     )
-    return gate.Facts(tenant=tfacts, contact=contact)
+    return gate.Facts(tenant=tfacts, contact=contact, sender_campaign=sender_campaign)

@@ -85,7 +85,8 @@ def decide(
     sender, owned = _sender(scope, cmd.sender)
     at = cmd.send_at if cmd.send_at is not None and cmd.send_at > now else now
     facts = facts_service.gather(
-        scope, tenant, parsed.e164 if parsed else None, now, exclude_message_id, at=at
+        scope, tenant, parsed.e164 if parsed else None, now, exclude_message_id, at=at,
+        sender=sender,
     )
     if not owned:
         facts = replace(facts, sender_owned=False)
