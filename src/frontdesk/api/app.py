@@ -14,10 +14,12 @@ from frontdesk.api import (
     routes_admin,
     routes_compliance,
     routes_contacts,
+    routes_flows,
     routes_inbound,
     routes_messages,
     routes_registry,
     routes_twilio,
+    routes_voice,
 )
 from frontdesk.bootstrap import Container
 from frontdesk.web import routes as web_routes
@@ -53,6 +55,8 @@ def create_app(container: Container, *, start_worker: bool | None = None) -> Fas
         routes_inbound,
         routes_registry,
         routes_twilio,
+        routes_flows,
+        routes_voice,
     ):
         app.include_router(module.router)
     app.include_router(web_routes.router)

@@ -2,7 +2,12 @@
 
 An opt-out appends the revocation, writes the suppression, cancels scheduled
 messages to that number and queues the one confirmation, all in the caller's
-transaction (design.md, Inbound flow; R-FCC-02, R-FCC-03).
+transaction (design.md, Inbound flow; R-FCC-02, R-FCC-03), and closes the AI
+thread. Only a text classified ``none`` reaches the receptionist
+(:func:`services.conversations.respond`), which sets the intent and appends what
+it did (``appointment_confirmed``, ``appointment_canceled``,
+``reschedule_requested``, ``handed_off``, ``replied`` …). A reply held for
+``review`` is not continued by the AI (receptionist.md §1.4, actions per outcome).
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ from frontdesk.domain.keywords import Classification, KeywordContext, KeywordRes
 from frontdesk.domain.messages import Category
 from frontdesk.ids import new_id
 from frontdesk.providers.base import InboundSms
-from frontdesk.services import consents, replies, suppressions
+from frontdesk.services import consents, conversations, replies, suppressions
 from frontdesk.services import messages as messages_service
 from frontdesk.services.contacts import ensure_contact
+from frontdesk.storage import flows
 from frontdesk.storage.models import InboundMessage, Review, Tenant
 from frontdesk.storage.uow import TenantScope
 
@@ -136,7 +142,7 @@ def handle_inbound(
     contact.last_inbound_at = now
     contact.updated_at = now
     opted_out = any(s.scope == "all" for s in scope.active_suppressions(e164))
-    pending_appointment = any(
+    pending_appointment = flows.next_appointment(scope, e164, now) is not None or any(
         m.category in ("appointment_reminder", "appointment_confirmation")
         for m in scope.messages(
             to=e164, status=None, since=now - timedelta(days=14), limit=5, offset=0
@@ -205,6 +211,7 @@ def handle_inbound(
             outcome.actions.append("replied")
         if result.bare_cancel:
             outcome.actions.append("staff_task_appointment_may_need_canceling")
+        conversations.note_inbound(scope, e164, now, state="closed")
     elif cls is Classification.HELP:
         outcome.replies.append(
             _queue_reply(
@@ -255,6 +262,15 @@ def handle_inbound(
                 )
             )
         outcome.actions.append("held_for_review")
+        conversations.note_inbound(scope, e164, now, state="held")
+    elif cls is Classification.NONE:
+        answered = conversations.respond(scope, tenant, inbound, now)
+        inbound.intent = answered.intent
+        outcome.actions += answered.actions
+        outcome.replies += answered.replies
+    if cls in (Classification.HELP, Classification.OPT_IN):
+        reopened = "idle" if cls is Classification.OPT_IN else None
+        conversations.note_inbound(scope, e164, now, state=reopened)
     inbound.actions = list(outcome.actions)
     scope.audit(
         now,

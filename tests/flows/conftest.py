@@ -1,0 +1,1 @@
+"""Receptionist-flow tests use the shared ``env`` fixture from tests/conftest.py."""
