@@ -5,19 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from frontdesk.api import routes_compliance
-from tests.conftest import Env, Tenant
+from tests.conftest import Tenant
 
 FORM = "https://brightsmile.example/join"
-
-
-def with_compliance(env: Env) -> Env:
-    """Mount the compliance router unless the app already has it (once api/app.py includes it)."""
-    app: Any = env.client.app
-    paths = {getattr(r, "path", None) for r in app.router.routes}
-    if "/v1/compliance/health" not in paths:
-        app.include_router(routes_compliance.router)
-    return env
 
 
 def numbers(count: int, exchange: str = "212555") -> list[str]:

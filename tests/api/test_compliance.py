@@ -15,7 +15,7 @@ import pytest
 from frontdesk.providers.simulator import SimulatorProfile
 from frontdesk.services import health
 from frontdesk.storage.uow import UnitOfWork
-from tests.api.compliance_env import consent_all, numbers, send_all, with_compliance
+from tests.api.compliance_env import consent_all, numbers, send_all
 from tests.conftest import Env, Tenant
 
 FILTER_MARK = "ref 7"
@@ -23,7 +23,7 @@ FILTER_MARK = "ref 7"
 
 @pytest.fixture
 def cenv(env: Env) -> Env:
-    return with_compliance(env)
+    return env
 
 
 def enforce(env: Env) -> list[str]:

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from frontdesk.services import imports
-from tests.api.compliance_env import with_compliance
 from tests.conftest import Env, Tenant
 
 HEADER = (
@@ -28,7 +27,7 @@ DISCLOSURE = (
 
 @pytest.fixture
 def cenv(env: Env) -> Env:
-    return with_compliance(env)
+    return env
 
 
 def upload(t: Tenant, text: str, content_type: str = "text/csv") -> Any:

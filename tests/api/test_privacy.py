@@ -11,7 +11,6 @@ from datetime import timedelta
 
 import pytest
 
-from tests.api.compliance_env import with_compliance
 from tests.conftest import Env
 
 PATIENT = "+13055550142"
@@ -20,7 +19,7 @@ OTHER = "+13055550143"
 
 @pytest.fixture
 def cenv(env: Env) -> Env:
-    return with_compliance(env)
+    return env
 
 
 def test_R_D_04_export_holds_the_consent_proof_of_each_message(cenv: Env) -> None:

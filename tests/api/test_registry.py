@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from frontdesk.api import routes_registry
 from frontdesk.domain import gate
 from frontdesk.services.policy import POLICY_VERSION
 from tests.conftest import Env, Tenant
@@ -52,10 +51,7 @@ CAMPAIGN: dict[str, Any] = {
 
 @pytest.fixture
 def reg(env: Env) -> Env:
-    """The app with the registry router (a no-op once the lead mounts it in api/app.py)."""
-    app = env.client.app
-    if not any(getattr(r, "path", None) == "/v1/policy" for r in app.routes):  # type: ignore[attr-defined]
-        app.include_router(routes_registry.router)  # type: ignore[attr-defined]
+    """The shared app (the registry routes are part of it)."""
     return env
 
 

@@ -28,7 +28,6 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from frontdesk.api.app import create_app
-from frontdesk.api.routes_twilio import router as twilio_router
 from frontdesk.bootstrap import Container, build
 from frontdesk.clock import FixedClock
 from frontdesk.config import Settings
@@ -115,8 +114,6 @@ def served(tmp_path: Path) -> Iterator[Served]:
     )
     container = build(settings, clock=FixedClock(T0), provider=CarrierSimulator(seed=1))
     app = create_app(container, start_worker=False)
-    if not any(getattr(r, "path", "").startswith("/2010-04-01") for r in app.routes):
-        app.include_router(twilio_router)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

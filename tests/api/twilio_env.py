@@ -18,7 +18,6 @@ from fastapi.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
 from frontdesk.api.app import create_app
-from frontdesk.api.routes_twilio import router as twilio_router
 from frontdesk.bootstrap import Container, build
 from frontdesk.clock import FixedClock
 from frontdesk.config import Settings
@@ -118,8 +117,6 @@ def twilio_env(tmp_path: Path) -> Iterator[TwilioEnv]:
     )
     container = build(settings, clock=clock, provider=provider)
     app = create_app(container, start_worker=False)
-    if not any(getattr(r, "path", "").startswith("/webhooks/twilio") for r in app.routes):
-        app.include_router(twilio_router)
     try:
         with TestClient(app) as client:
             yield TwilioEnv(container, client, clock, fake, provider)

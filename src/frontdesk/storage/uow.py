@@ -60,6 +60,11 @@ class TenantScope:
             select(Contact).where(Contact.tenant_id == self.tenant_id, Contact.phone == phone)
         ).scalar_one_or_none()
 
+    def contact_by_id(self, contact_id: str) -> Contact | None:
+        return self.session.execute(
+            select(Contact).where(Contact.tenant_id == self.tenant_id, Contact.id == contact_id)
+        ).scalar_one_or_none()
+
     def lock_contact(self, phone: str) -> Contact | None:
         """Lock the contact row: a STOP and a hand-off to the same number serialise on it."""
         stmt = select(Contact).where(Contact.tenant_id == self.tenant_id, Contact.phone == phone)
@@ -198,13 +203,16 @@ class TenantScope:
             stmt = stmt.where(Message.id != exclude_id)
         return int(self.session.execute(stmt).scalar_one())
 
-    def sends_around(self, phone: str, start: datetime, end: datetime,
-                     exclude_id: str | None = None) -> Sequence[tuple[datetime, str, str | None]]:
+    def sends_around(
+        self, phone: str, start: datetime, end: datetime, exclude_id: str | None = None
+    ) -> Sequence[tuple[datetime, str, str | None]]:
         """(send_at, category, subject) of live messages to a number in a time range."""
         stmt = select(Message.send_at, Message.category, Message.subject).where(
-            Message.tenant_id == self.tenant_id, Message.to_phone == phone,
+            Message.tenant_id == self.tenant_id,
+            Message.to_phone == phone,
             Message.status.notin_(("blocked", "canceled")),
-            Message.send_at > start, Message.send_at < end,
+            Message.send_at > start,
+            Message.send_at < end,
         )
         if exclude_id is not None:
             stmt = stmt.where(Message.id != exclude_id)
