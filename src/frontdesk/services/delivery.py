@@ -4,24 +4,75 @@ One transaction covers the claim, the re-check and the hand-off (design.md,
 guarantee 1): on SQLite the write lock, on PostgreSQL the contact-row lock make a
 STOP committed before the hand-off visible to the re-check, and a STOP that
 arrives during the hand-off commit after it.
+
+Before the carrier sees a message it must still be worth sending:
+
+* a reminder is never handed off once its appointment has begun (late cutoff);
+* a message due for longer than the validity period is failed, not sent late;
+* a sender the carrier has blocked (30032/30034) sends nothing more;
+* the gate decides again (opt-out, consent, quiet hours: a deferral is a new
+  ``send_at``, and a retry is only a new ``send_at`` too, so it passes the same
+  re-check and never goes out in quiet hours — R-E-02, T-22);
+* throughput caps per sending number, per campaign and per brand per day
+  (R-R-04) hold it back: over a cap it is rescheduled, never dropped.
+
+A failed attempt is classified by :mod:`frontdesk.domain.carrier_errors`: a
+permanent error (21610, 30007, 30032, 30034, …) is never retried; a transient one
+is retried with backoff and deterministic jitter, a bounded number of times and
+only within the validity period.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import bisect
+import hashlib
+import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from frontdesk.domain import gate
+from frontdesk.domain import carrier_errors, gate, throttle
+from frontdesk.domain.carrier_errors import Action, CarrierError
+from frontdesk.domain.consent import Method
 from frontdesk.domain.messages import Category, Status
-from frontdesk.providers.base import OutboundSms, Provider
+from frontdesk.providers.base import OutboundSms, Provider, SendResult
+from frontdesk.services import consents, suppressions
 from frontdesk.services import facts as facts_service
 from frontdesk.services import messages as messages_service
+from frontdesk.storage import throughput
 from frontdesk.storage.claims import claim_due
-from frontdesk.storage.models import Message, MessageEvent
-from frontdesk.storage.uow import UnitOfWork
+from frontdesk.storage.models import Message, MessageEvent, Tenant
+from frontdesk.storage.uow import TenantScope, UnitOfWork
 
-MAX_ATTEMPTS = 5
-BASE_BACKOFF = timedelta(seconds=30)
+log = logging.getLogger("frontdesk.delivery")
+
+MAX_ATTEMPTS = 6
+VALIDITY = timedelta(hours=10)  # Twilio's longest ValidityPeriod (36,000 s)
+FILTERING_WINDOW = timedelta(hours=72)
+FILTERING_ESCALATION = 3  # R-E-02: escalate at >= 3 affected recipients in 72 h
+
+# Suppression reasons for carrier verdicts; the gate blocks on any active suppression.
+NUMBER_MARKS: dict[Action, str] = {
+    Action.MARK_INVALID: "carrier_invalid",
+    Action.MARK_NOT_SMS_CAPABLE: "carrier_landline",
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Retry bounds (R-E-02): attempts per message and the validity period."""
+
+    max_attempts: int = MAX_ATTEMPTS
+    validity: timedelta = VALIDITY
+
+    def for_tenant(self, tenant: Tenant) -> Policy:
+        hours = (tenant.settings or {}).get("validity_hours")
+        if hours:
+            return Policy(self.max_attempts, timedelta(hours=float(hours)))
+        return self
+
+
+DEFAULT_POLICY = Policy()
 
 
 @dataclass
@@ -31,6 +82,9 @@ class BatchResult:
     blocked: int = 0
     deferred: int = 0
     failed: int = 0
+    throttled: int = 0
+    retried: int = 0
+    canceled: int = 0
 
 
 def _command(msg: Message) -> messages_service.SendCommand:
@@ -46,60 +100,320 @@ def _command(msg: Message) -> messages_service.SendCommand:
     )
 
 
-def _event(msg: Message, status: str, now: datetime, **detail: object) -> MessageEvent:
+def _event(
+    msg: Message, status: str, now: datetime, *, with_provider_id: bool = False, **detail: object
+) -> MessageEvent:
     return MessageEvent(
         tenant_id=msg.tenant_id,
         message_id=msg.id,
         status=status,
         provider=msg.provider,
-        provider_message_id=msg.provider_message_id,
+        provider_message_id=msg.provider_message_id if with_provider_id else None,
         error_code=msg.error_code,
         detail=dict(detail),
         at=now,
     )
 
 
+def _reason(code: str, rule: str, message: str, fix: str) -> dict[str, str]:
+    return {"code": code, "rule": rule, "message": message, "fix": fix, "severity": "block"}
+
+
+def jitter_draw(message_id: str, attempt: int) -> float:
+    """A uniform draw in [0, 1) fixed by the message and attempt: retries repeat exactly."""
+    digest = hashlib.blake2b(f"{message_id}:{attempt}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
 def recheck(uow: UnitOfWork, msg: Message, now: datetime) -> gate.Decision:
     scope = uow.tenant(msg.tenant_id)
-    scope.lock_contact(msg.to_phone)
+    if uow.dialect == "postgresql":  # SQLite's BEGIN IMMEDIATE already serialises writers
+        scope.lock_contact(msg.to_phone)
     tenant = scope.tenant()
     cmd = _command(msg)
     request = messages_service._request(cmd)
-    facts = facts_service.gather(scope, tenant, msg.to_phone, now, exclude_message_id=msg.id)
+    with uow.session.no_autoflush:  # see deliver_batch: earlier outcomes are already flushed
+        facts = facts_service.gather(scope, tenant, msg.to_phone, now, exclude_message_id=msg.id)
     return gate.evaluate(request, facts, now)
 
 
-def deliver_batch(uow: UnitOfWork, provider: Provider, now: datetime, limit: int) -> BatchResult:
-    """Claim up to ``limit`` due messages and hand off those the gate still allows."""
-    result = BatchResult()
-    rows = claim_due(uow.session, now, limit)
-    result.claimed = len(rows)
-    for msg in rows:
-        decision = recheck(uow, msg, now)
-        scope = uow.tenant(msg.tenant_id)
-        if not decision.allowed:
-            msg.status = Status.BLOCKED.value
-            msg.reasons = [r.as_dict() for r in decision.reasons]
-            msg.updated_at = now
-            scope.add(_event(msg, msg.status, now, stage="handoff", reasons=list(decision.codes)))
+# --- carrier verdicts: platform actions and retries ---------------------------------------
+
+
+def apply_action(
+    scope: TenantScope, msg: Message, error: CarrierError, code: str, now: datetime
+) -> None:
+    """The platform side of a carrier error (R-E-02 "Platform action", R-E-03, T-12)."""
+    if error.action is Action.RECORD_OPT_OUT:
+        record_carrier_opt_out(scope, msg.to_phone, code, now)
+    elif error.action in NUMBER_MARKS:
+        suppressions.add(
+            scope,
+            msg.to_phone,
+            reason=NUMBER_MARKS[error.action],
+            scope_name="all",
+            source=f"carrier_{code}",
+            note=error.meaning,
+            now=now,
+            actor="carrier",
+        )
+    elif error.action is Action.BLOCK_SENDER and msg.from_phone:
+        block_sender(scope, msg.from_phone, code, now)
+    elif error.action is Action.COUNT_FILTERING:
+        scope.audit(now, "carrier", "carrier.filtered", msg.id, {"code": code})
+        since = now - FILTERING_WINDOW
+        scope.flush()
+        affected = throughput.filtered_recipients_since(scope.session, scope.tenant_id, code, since)
+        if affected == FILTERING_ESCALATION:
             scope.audit(
                 now,
-                "worker",
-                "message.blocked_at_handoff",
-                msg.id,
-                {"reasons": list(decision.codes)},
+                "carrier",
+                "carrier.filtering_escalation",
+                None,
+                {"code": code, "recipients": affected, "window_hours": 72},
             )
-            result.blocked += 1
-            continue
-        if decision.send_at > now:
-            msg.status = Status.SCHEDULED.value
-            msg.send_at = decision.send_at
-            msg.reasons = [r.as_dict() for r in decision.reasons]
-            msg.updated_at = now
-            scope.add(_event(msg, msg.status, now, stage="handoff", deferred_to=str(msg.send_at)))
-            result.deferred += 1
-            continue
-        sent = provider.send(
+            log.warning("tenant %s: %s recipients filtered in 72 h", scope.tenant_id, affected)
+
+
+def record_carrier_opt_out(scope: TenantScope, e164: str, code: str, now: datetime) -> None:
+    """21610 (and its SMPP/vendor aliases): the recipient texted STOP to the carrier.
+
+    T-12: the platform keeps its own record of every opt-out the carrier knows.
+    The revocation goes into the consent ledger (the proof, R-D-04) and a
+    ``carrier_opt_out`` suppression blocks every later send; that reason is a
+    recipient suppression, so only the recipient's START lifts it (R-E-02: re-send
+    only after START/UNSTOP). No confirmation is queued: the recipient's STOP went
+    to the carrier, which answers it itself, and a second one would be T-09.
+    """
+    already = any(
+        s.reason in consents.RECIPIENT_SUPPRESSIONS and s.scope == "all"
+        for s in scope.active_suppressions(e164)
+    )
+    if already:
+        return
+    consents.record_revocation(
+        scope,
+        e164,
+        revoked_scope=None,
+        method=Method.INBOUND_SMS,
+        at=now,
+        now=now,
+        source=f"carrier_{code}",
+        actor="carrier",
+        evidence={"carrier_error": code},
+    )
+    suppressions.add(
+        scope,
+        e164,
+        reason="carrier_opt_out",
+        scope_name="all",
+        source=f"carrier_{code}",
+        note="the carrier reports the recipient opted out",
+        now=now,
+        actor="carrier",
+    )
+    suppressions.cancel_pending(scope, e164, marketing_only=False, code="opted_out", now=now)
+
+
+def blocked_senders(tenant: Tenant) -> dict[str, str]:
+    raw = (tenant.settings or {}).get("blocked_senders") or {}
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def block_sender(scope: TenantScope, number: str, code: str, now: datetime) -> None:
+    """30032/30034: the carrier refuses this sending number until it is verified/registered."""
+    tenant = scope.tenant()
+    current = blocked_senders(tenant)
+    if number in current:
+        return
+    settings: dict[str, Any] = dict(tenant.settings or {})
+    settings["blocked_senders"] = {**current, number: code}
+    tenant.settings = settings
+    scope.audit(now, "carrier", "sender.blocked", number[-4:], {"code": code})
+
+
+def _first_failure_at(scope: TenantScope, msg: Message, now: datetime) -> datetime:
+    times = [ev.at for ev in scope.message_events(msg.id) if ev.error_code]
+    return min(times, default=now)
+
+
+def after_failure(
+    scope: TenantScope,
+    msg: Message,
+    code: str | None,
+    now: datetime,
+    *,
+    final: Status = Status.FAILED,
+    policy: Policy = DEFAULT_POLICY,
+    detail: str | None = None,
+) -> Status:
+    """Record a failed attempt; requeue it when its error class allows, else make it final.
+
+    Returns the message's new status (``queued`` for a retry). A retry needs: a
+    retryable class (never 21610/30007/30032/30034, T-22), attempts left, the retry
+    time within the validity period counted from the first failure, and — for a
+    reminder — before the appointment.
+    """
+    error = carrier_errors.classify(code)
+    key = carrier_errors.normalise(code) or error.code
+    msg.error_code = key[:16]
+    msg.updated_at = now
+    if code is not None:
+        apply_action(scope, msg, error, key, now)
+    policy = policy.for_tenant(scope.tenant())
+    retry_at: datetime | None = None
+    if msg.attempts < policy.max_attempts:
+        retry_at = carrier_errors.retry_delay(
+            error, max(msg.attempts, 1), now, jitter_draw(msg.id, msg.attempts)
+        )
+    gave_up: str | None = None
+    if retry_at is None:
+        if error.retry is not carrier_errors.RetryClass.NEVER:
+            gave_up = "attempts_exhausted"
+    elif retry_at - _first_failure_at(scope, msg, now) > policy.validity:
+        retry_at, gave_up = None, "validity_expired"
+    elif msg.appointment_starts_at is not None and retry_at >= msg.appointment_starts_at:
+        retry_at, gave_up = None, "appointment_passed"
+    if retry_at is not None:
+        msg.status = Status.QUEUED.value
+        msg.send_at = retry_at
+        scope.add(
+            _event(msg, msg.status, now, stage="retry", error=detail, retry_at=retry_at.isoformat())
+        )
+        return Status.QUEUED
+    msg.status = final.value
+    if error.action is Action.FLAG_UNREACHABLE:
+        scope.audit(now, "carrier", "number.unreachable", msg.to_phone[-4:], {"code": key})
+    scope.add(_event(msg, msg.status, now, stage="handoff", error=detail, gave_up=gave_up))
+    return final
+
+
+# --- throughput shaping -----------------------------------------------------------------
+
+
+@dataclass
+class _Shaper:
+    """Per-batch view of the hand-off times the caps count (R-R-04).
+
+    Loaded from the database on first use inside the claiming transaction, then
+    kept current as this batch hands off, so the batch never exceeds a cap that
+    another worker's committed hand-offs already used up.
+    """
+
+    session: Any
+    numbers: dict[tuple[str, str], list[datetime]] = field(default_factory=dict)
+    campaigns: dict[str, list[datetime]] = field(default_factory=dict)
+    days: dict[str, int] = field(default_factory=dict)
+
+    def next_allowed(self, msg: Message, limits: throttle.Limits, now: datetime) -> datetime:
+        times = [now]
+        if limits.per_number and msg.from_phone:
+            recent = self._number(msg, limits.per_number, now)
+            times.append(limits.per_number.next_allowed(recent, now))
+        if limits.per_campaign:
+            recent = self._campaign(msg.tenant_id, limits.per_campaign, now)
+            times.append(limits.per_campaign.next_allowed(recent, now))
+        if limits.per_brand_day:
+            times.append(limits.per_brand_day.next_allowed(self._day(msg.tenant_id, now), now))
+        return max(times)
+
+    def reserve(
+        self, msg: Message, limits: throttle.Limits, at: datetime, *, handed_off: bool
+    ) -> None:
+        """Count a hand-off, or promise slot ``at`` to a rescheduled message."""
+        if limits.per_number and msg.from_phone:
+            bisect.insort(self.numbers[(msg.tenant_id, msg.from_phone)], at)
+        if limits.per_campaign:
+            bisect.insort(self.campaigns[msg.tenant_id], at)
+        if limits.per_brand_day and handed_off:
+            self.days[msg.tenant_id] = self.days.get(msg.tenant_id, 0) + 1
+
+    def _number(self, msg: Message, window: throttle.Window, now: datetime) -> list[datetime]:
+        assert msg.from_phone is not None
+        key = (msg.tenant_id, msg.from_phone)
+        if key not in self.numbers:
+            throughput.lock_sender(self.session, msg.tenant_id, msg.from_phone)
+            self.numbers[key] = throughput.handoffs_from_number(
+                self.session, msg.tenant_id, msg.from_phone, now - window.span, window.limit
+            )
+        return self.numbers[key]
+
+    def _campaign(self, tenant_id: str, window: throttle.Window, now: datetime) -> list[datetime]:
+        if tenant_id not in self.campaigns:
+            throughput.lock_tenant(self.session, tenant_id)
+            self.campaigns[tenant_id] = throughput.handoffs_for_tenant(
+                self.session, tenant_id, now - window.span, window.limit
+            )
+        return self.campaigns[tenant_id]
+
+    def _day(self, tenant_id: str, now: datetime) -> int:
+        if tenant_id not in self.days:
+            throughput.lock_tenant(self.session, tenant_id)
+            self.days[tenant_id] = throughput.count_handoffs_for_tenant(
+                self.session, tenant_id, throttle.pacific_day_start(now)
+            )
+        return self.days[tenant_id]
+
+
+# --- the hand-off -----------------------------------------------------------------------
+
+
+def _undo_claim(msg: Message) -> None:
+    """A deferral is not an attempt: the claim's increment is taken back."""
+    msg.attempts = max(msg.attempts - 1, 0)
+
+
+def _stop_before_carrier(
+    scope: TenantScope, msg: Message, tenant: Tenant, now: datetime, policy: Policy
+) -> Status | None:
+    """The late cutoff, the validity period and a blocked sender; None when none applies."""
+    if msg.appointment_starts_at is not None and now >= msg.appointment_starts_at:
+        msg.status = Status.CANCELED.value
+        msg.reasons = [
+            *(msg.reasons or []),
+            _reason(
+                "appointment_passed",
+                "R-E-01",
+                "Not sent: the appointment it is about has already begun.",
+                "Nothing to do; a reminder after the appointment is worse than none.",
+            ),
+        ]
+        scope.add(_event(msg, msg.status, now, stage="handoff", reason="appointment_passed"))
+        return Status.CANCELED
+    if now - msg.send_at > policy.validity:
+        msg.status = Status.FAILED.value
+        msg.reasons = [
+            *(msg.reasons or []),
+            _reason(
+                "validity_expired",
+                "R-E-02",
+                f"Not sent: it waited more than {policy.validity} past its send time.",
+                "Send it again if it still matters.",
+            ),
+        ]
+        scope.add(_event(msg, msg.status, now, stage="handoff", reason="validity_expired"))
+        return Status.FAILED
+    if msg.from_phone and msg.from_phone in blocked_senders(tenant):
+        msg.status = Status.FAILED.value
+        msg.error_code = blocked_senders(tenant)[msg.from_phone]
+        msg.reasons = [
+            *(msg.reasons or []),
+            _reason(
+                "sender_blocked",
+                "R-E-02",
+                "Not sent: the carrier blocks this sending number (toll-free not verified or "
+                "10DLC campaign not registered).",
+                "Complete the number's verification or registration, then send again.",
+            ),
+        ]
+        scope.add(_event(msg, msg.status, now, stage="handoff", reason="sender_blocked"))
+        return Status.FAILED
+    return None
+
+
+def _send(provider: Provider, msg: Message) -> SendResult:
+    try:
+        return provider.send(
             OutboundSms(
                 message_id=msg.id,
                 to=msg.to_phone,
@@ -108,24 +422,105 @@ def deliver_batch(uow: UnitOfWork, provider: Provider, now: datetime, limit: int
                 media_urls=tuple(msg.media_urls or ()),
             )
         )
-        msg.provider = provider.name
-        msg.updated_at = now
-        if sent.accepted:
-            msg.provider_message_id = sent.provider_message_id
-            msg.handed_off_at = now
-            scope.add(_event(msg, Status.SENDING.value, now, stage="handoff"))
-            result.handed_off += 1
-        else:
-            msg.error_code = sent.error_code
-            if msg.attempts >= MAX_ATTEMPTS:
-                msg.status = Status.FAILED.value
-                result.failed += 1
-            else:
-                msg.status = Status.QUEUED.value
-                msg.send_at = now + BASE_BACKOFF * (2 ** (msg.attempts - 1))
-                result.deferred += 1
-            scope.add(_event(msg, msg.status, now, stage="handoff", error=sent.error_message))
+    except Exception as exc:  # the carrier may or may not have it: a transient failure
+        log.warning("send of %s raised %s", msg.id, type(exc).__name__)
+        return SendResult(accepted=False, error_code=None, error_message=type(exc).__name__)
+
+
+def deliver_batch(
+    uow: UnitOfWork,
+    provider: Provider,
+    now: datetime,
+    limit: int,
+    policy: Policy = DEFAULT_POLICY,
+) -> BatchResult:
+    """Claim up to ``limit`` due messages and hand off those the gate still allows.
+
+    The re-check reads the gate's facts without autoflush: a plain hand-off
+    changes nothing another message's facts read (the claim already marked the
+    rows ``sending``; the shaper counts this batch's hand-offs itself), so its row
+    and event reach the database in one flush, not one per fact query. Every
+    other outcome — blocked, deferred, throttled, failed, with any suppression or
+    opt-out it records — is flushed at once, so the next re-check sees it.
+    """
+    result = BatchResult()
+    rows = claim_due(uow.session, now, limit)
+    result.claimed = len(rows)
+    shaper = _Shaper(uow.session)
+    for msg in rows:
+        if not _deliver(uow, provider, msg, now, policy, shaper, result):
+            uow.session.flush()
     return result
+
+
+def _deliver(
+    uow: UnitOfWork,
+    provider: Provider,
+    msg: Message,
+    now: datetime,
+    policy: Policy,
+    shaper: _Shaper,
+    result: BatchResult,
+) -> bool:
+    """Decide and hand off one claimed message; True for a plain hand-off."""
+    scope = uow.tenant(msg.tenant_id)
+    tenant = scope.tenant()
+    tenant_policy = policy.for_tenant(tenant)
+    msg.updated_at = now
+    stopped = _stop_before_carrier(scope, msg, tenant, now, tenant_policy)
+    if stopped is Status.CANCELED:
+        result.canceled += 1
+        return False
+    if stopped is not None:
+        result.failed += 1
+        return False
+    decision = recheck(uow, msg, now)
+    if not decision.allowed:
+        msg.status = Status.BLOCKED.value
+        msg.reasons = [r.as_dict() for r in decision.reasons]
+        scope.add(_event(msg, msg.status, now, stage="handoff", reasons=list(decision.codes)))
+        scope.audit(
+            now, "worker", "message.blocked_at_handoff", msg.id, {"reasons": list(decision.codes)}
+        )
+        result.blocked += 1
+        return False
+    if decision.send_at > now:
+        _undo_claim(msg)
+        msg.status = Status.SCHEDULED.value
+        msg.send_at = decision.send_at
+        msg.reasons = [r.as_dict() for r in decision.reasons]
+        scope.add(_event(msg, msg.status, now, stage="handoff", deferred_to=str(msg.send_at)))
+        result.deferred += 1
+        return False
+    limits = throttle.Limits.from_settings(tenant.settings)
+    if limits.any:
+        slot = shaper.next_allowed(msg, limits, now)
+        if slot > now:
+            _undo_claim(msg)
+            msg.status = Status.QUEUED.value
+            msg.send_at = slot
+            shaper.reserve(msg, limits, slot, handed_off=False)
+            result.throttled += 1
+            return False
+    sent = _send(provider, msg)
+    msg.provider = provider.name
+    if sent.accepted:
+        msg.provider_message_id = sent.provider_message_id
+        msg.handed_off_at = now
+        msg.error_code = None
+        scope.add(_event(msg, Status.SENDING.value, now, with_provider_id=True, stage="handoff"))
+        if limits.any:
+            shaper.reserve(msg, limits, now, handed_off=True)
+        result.handed_off += 1
+        return True
+    status = after_failure(
+        scope, msg, sent.error_code, now, policy=policy, detail=sent.error_message
+    )
+    if status is Status.QUEUED:
+        result.retried += 1
+    else:
+        result.failed += 1
+    return False
 
 
 def deliver_one(uow: UnitOfWork, provider: Provider, now: datetime) -> bool:

@@ -1,0 +1,132 @@
+"""The hot SQL of throughput shaping, receipts and carrier-error bookkeeping (R-R-04, R-E-02).
+
+Rate state lives in the database, not in a worker: the hand-off times of the
+messages themselves (``messages.handed_off_at``) are the counter, read inside
+the transaction that records the next hand-off. On SQLite ``BEGIN IMMEDIATE``
+serialises writers, so the read is exact; on PostgreSQL :func:`lock_sender` and
+:func:`lock_tenant` take row locks that serialise the workers which hand off for
+the same sender or tenant until they commit, so two workers cannot both see
+"one slot left".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
+
+from frontdesk.storage.models import Message, MessageEvent, SendingNumber, Tenant
+
+CHUNK = 400
+
+
+def _pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def lock_sender(session: Session, tenant_id: str, number: str) -> None:
+    if _pg(session):
+        session.execute(
+            select(SendingNumber.id)
+            .where(SendingNumber.tenant_id == tenant_id, SendingNumber.number == number)
+            .with_for_update()
+        )
+
+
+def lock_tenant(session: Session, tenant_id: str) -> None:
+    if _pg(session):
+        session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+
+
+def handoffs_from_number(
+    session: Session, tenant_id: str, number: str, since: datetime, limit: int
+) -> list[datetime]:
+    """The latest ``limit`` hand-off times from one sending number after ``since``, ascending."""
+    rows = session.execute(
+        select(Message.handed_off_at)
+        .where(
+            Message.tenant_id == tenant_id,
+            Message.from_phone == number,
+            Message.handed_off_at > since,
+        )
+        .order_by(Message.handed_off_at.desc())
+        .limit(limit)
+    ).scalars()
+    return sorted(t for t in rows if t is not None)
+
+
+def handoffs_for_tenant(
+    session: Session, tenant_id: str, since: datetime, limit: int
+) -> list[datetime]:
+    """The latest ``limit`` hand-off times of a tenant (its campaign) after ``since``, ascending."""
+    rows = session.execute(
+        select(Message.handed_off_at)
+        .where(Message.tenant_id == tenant_id, Message.handed_off_at > since)
+        .order_by(Message.handed_off_at.desc())
+        .limit(limit)
+    ).scalars()
+    return sorted(t for t in rows if t is not None)
+
+
+def count_handoffs_for_tenant(session: Session, tenant_id: str, since: datetime) -> int:
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.tenant_id == tenant_id, Message.handed_off_at >= since)
+        ).scalar_one()
+    )
+
+
+def filtered_recipients_since(session: Session, tenant_id: str, code: str, since: datetime) -> int:
+    """Distinct recipients whose message failed with ``code`` since ``since`` (R-E-02 30007)."""
+    return int(
+        session.execute(
+            select(func.count(func.distinct(Message.to_phone))).where(
+                Message.tenant_id == tenant_id,
+                Message.error_code == code,
+                Message.updated_at >= since,
+            )
+        ).scalar_one()
+    )
+
+
+def messages_by_provider_ids(
+    session: Session, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], Message]:
+    """The messages a drain of receipts names, by (provider, provider message id).
+
+    Platform-level like ``UnitOfWork.message_by_provider_id``: a receipt names no
+    tenant; the message found carries it.
+    """
+    out: dict[tuple[str, str], Message] = {}
+    unique = sorted(set(keys))
+    for start in range(0, len(unique), CHUNK):
+        chunk = unique[start : start + CHUNK]
+        rows = session.execute(
+            select(Message).where(tuple_(Message.provider, Message.provider_message_id).in_(chunk))
+        ).scalars()
+        for msg in rows:
+            assert msg.provider is not None and msg.provider_message_id is not None
+            out[(msg.provider, msg.provider_message_id)] = msg
+    return out
+
+
+def recorded_receipts(
+    session: Session, keys: Sequence[tuple[str, str]]
+) -> set[tuple[str, str, str]]:
+    """(provider, provider message id, status) already recorded for these receipts."""
+    out: set[tuple[str, str, str]] = set()
+    unique = sorted(set(keys))
+    for start in range(0, len(unique), CHUNK):
+        chunk = unique[start : start + CHUNK]
+        rows = session.execute(
+            select(
+                MessageEvent.provider, MessageEvent.provider_message_id, MessageEvent.status
+            ).where(tuple_(MessageEvent.provider, MessageEvent.provider_message_id).in_(chunk))
+        )
+        for provider, pid, status in rows:
+            out.add((str(provider), str(pid), str(status)))
+    return out
