@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from frontdesk.clock import Clock, SystemClock
 from frontdesk.config import Settings
 from frontdesk.providers.base import Provider
-from frontdesk.providers.simulator import CarrierSimulator
+from frontdesk.providers.simulator import CarrierSimulator, SimulatorProfile
 from frontdesk.storage.db import Database, connect
 from frontdesk.storage.migrate import upgrade
 from frontdesk.worker.loop import Worker
@@ -30,9 +30,16 @@ class Container:
         self.db.dispose()
 
 
-def make_provider(settings: Settings) -> Provider:
+def make_provider(settings: Settings, clock: Clock) -> Provider:
     if settings.provider == "simulator":
-        return CarrierSimulator(seed=settings.simulator_seed)
+        if settings.simulator_profile not in ("clean", "realistic"):
+            raise ValueError("FRONTDESK_SIMULATOR_PROFILE must be 'clean' or 'realistic'")
+        profile = (
+            SimulatorProfile.realistic()
+            if settings.simulator_profile == "realistic"
+            else SimulatorProfile()
+        )
+        return CarrierSimulator(seed=settings.simulator_seed, profile=profile, clock=clock)
     raise ValueError(f"FRONTDESK_PROVIDER={settings.provider!r} is not available; use 'simulator'")
 
 
@@ -69,8 +76,8 @@ def build(
     db = connect(settings.database_url)
     if migrate:
         upgrade(db.url)
-    provider = provider or make_provider(settings)
     clock = clock or SystemClock()
+    provider = provider or make_provider(settings, clock)
     worker = Worker(
         db=db,
         provider=provider,

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     require_policy: bool = True
     require_registration: bool | None = None
     simulator_seed: int = 7
+    simulator_profile: str = "clean"  # "clean" (no faults, benchmarks) or "realistic" (demo)
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_api_base: str = "https://api.twilio.com"

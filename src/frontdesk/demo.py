@@ -8,6 +8,7 @@ the demo tenant's zone so quiet hours do not hide the story.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from frontdesk.api.app import create_app
 from frontdesk.bootstrap import build
 from frontdesk.clock import FixedClock
 from frontdesk.config import Settings
-from frontdesk.providers.simulator import CarrierSimulator
+from frontdesk.providers.simulator import CarrierSimulator, SimulatorProfile
 from frontdesk.seed import seed_demo
 
 
@@ -37,7 +38,22 @@ def run_tour(console: Console, *, keep: bool = False) -> int:
     folder = Path(tempfile.mkdtemp(prefix="frontdesk-demo-"))
     db_path = folder / "demo.db"
     clock = FixedClock(_morning())
-    simulator = CarrierSimulator(seed=7)
+    # The carrier's realistic latency, duplicated and reordered receipts and per-number
+    # rate limit stay on; random faults and random STOP/HELP replies are off so the
+    # tour tells the same story every time.
+    simulator = CarrierSimulator(
+        seed=7,
+        clock=clock,
+        profile=replace(
+            SimulatorProfile.realistic(),
+            stop_share=0.0,
+            help_share=0.0,
+            transient_failure_rate=0.0,
+            unknown_share=0.0,
+            unreachable_share=0.0,
+            landline_share=0.0,
+        ),
+    )
     settings = Settings(database_url=f"sqlite:///{db_path}", admin_token="demo-admin-token")
     container = build(settings, clock=clock, provider=simulator)
     seeded = seed_demo(container.db, clock.now())
@@ -51,6 +67,12 @@ def run_tour(console: Console, *, keep: bool = False) -> int:
         nonlocal step
         step += 1
         console.print(f"\n[bold cyan]{step}. {text}[/bold cyan]")
+
+    def run_worker() -> None:
+        """Let simulated time pass (carrier latency, rate limit) while the worker runs."""
+        for _ in range(3):
+            clock.advance(timedelta(seconds=10))
+            container.worker.drain()
 
     def show(resp: Any, keys: tuple[str, ...]) -> dict[str, Any]:
         data: dict[str, Any] = resp.json()
@@ -82,7 +104,7 @@ def run_tour(console: Console, *, keep: bool = False) -> int:
             },
         )
         msg = show(r, ("id", "status", "segments", "encoding"))
-        container.worker.drain()
+        run_worker()
         got = client.get(f"/v1/messages/{msg['id']}", headers=auth).json()
         console.print(
             f"   after the worker ran: status={got['status']} "
@@ -136,7 +158,7 @@ def run_tour(console: Console, *, keep: bool = False) -> int:
         show(r, ("classification", "actions"))
 
         title("The worker runs: the queued reminder is stopped at hand-off")
-        container.worker.drain()
+        run_worker()
         got = client.get(f"/v1/messages/{queued['id']}", headers=auth).json()
         console.print(f"   reminder status={got['status']} reasons={got['reasons']}")
         to_sam = simulator.sent_to(sam)
@@ -150,7 +172,7 @@ def run_tour(console: Console, *, keep: bool = False) -> int:
             "/v1/inbound", headers=auth, json={"from": priya, "to": seeded.number, "body": "help"}
         )
         show(r, ("classification", "actions"))
-        container.worker.drain()
+        run_worker()
         for m in simulator.sent_to(priya):
             console.print(f"     «{m.body}»")
 

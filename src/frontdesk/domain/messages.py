@@ -88,7 +88,9 @@ _ALLOWED: dict[Status, frozenset[Status]] = {
             Status.CANCELED,
         }
     ),
-    Status.SENT: frozenset({Status.DELIVERED, Status.UNDELIVERED, Status.FAILED}),
+    # ``sent`` may return to ``queued`` for a lawful retry after an asynchronous failure
+    # report (R-E-02: transient errors only; the status service decides).
+    Status.SENT: frozenset({Status.DELIVERED, Status.UNDELIVERED, Status.FAILED, Status.QUEUED}),
 }
 
 

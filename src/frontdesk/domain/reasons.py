@@ -40,6 +40,9 @@ class ReasonCode(StrEnum):
     APPOINTMENT_STARTED = "appointment_started"
     NUMBER_NOT_SMS_CAPABLE = "number_not_sms_capable"
     EMPTY_BODY = "empty_body"
+    APPOINTMENT_PASSED = "appointment_passed"
+    VALIDITY_EXPIRED = "validity_expired"
+    SENDER_BLOCKED = "sender_blocked"
 
 
 class Severity(StrEnum):

@@ -107,8 +107,9 @@ retry slower); an invalid destination is an unknown number (30005: never retry, 
 the sender); anything else, including a resp that never came, is 30008 (one retry)."""
 
 UNKNOWN_SUBMIT_ERROR = SubmitError("ESME_UNKNOWN", "30008", retry=True)
-NOT_BOUND = SubmitError("NOT_BOUND", "30008", retry=True)
-NO_RESPONSE = SubmitError("NO_SUBMIT_SM_RESP", "30008", retry=True)
+# An SMSC outage is transient: 20503 backs off exponentially instead of one retry (R-E-02).
+NOT_BOUND = SubmitError("NOT_BOUND", "20503", retry=True)
+NO_RESPONSE = SubmitError("NO_SUBMIT_SM_RESP", "20503", retry=True)
 
 RECEIPT_STATES: Mapping[str, tuple[str, str | None]] = {
     "ENROUTE": ("sent", None),
