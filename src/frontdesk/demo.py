@@ -8,13 +8,13 @@ the demo tenant's zone so quiet hours do not hide the story.
 from __future__ import annotations
 
 import tempfile
+import warnings
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi.testclient import TestClient
 from rich.console import Console
 from rich.panel import Panel
 
@@ -35,6 +35,11 @@ def _morning() -> datetime:
 
 
 def run_tour(console: Console, *, keep: bool = False) -> int:
+    with warnings.catch_warnings():
+        # Starlette's in-process client warns about its httpx transport; the tour is unaffected.
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
     folder = Path(tempfile.mkdtemp(prefix="frontdesk-demo-"))
     db_path = folder / "demo.db"
     clock = FixedClock(_morning())
