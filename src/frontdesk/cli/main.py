@@ -100,22 +100,58 @@ def serve(
 
 
 @app.command()
-def worker() -> None:
-    """Run a delivery worker alone (scale-out); stops cleanly on SIGTERM/SIGINT."""
+def worker(
+    batch: int = typer.Option(None, help="Messages claimed per transaction (default: settings)."),
+    poll: float = typer.Option(None, help="Polling fallback in seconds (default from settings)."),
+) -> None:
+    """Run a delivery worker alone (scale-out on PostgreSQL; start as many as you like).
+
+    SIGTERM or SIGINT: finish and commit the batch in hand, then exit 0. A second
+    signal exits at once (status 1); the open transaction is rolled back and its
+    messages are claimed again by another worker.
+    """
     from frontdesk.bootstrap import build
+    from frontdesk.worker.loop import Worker
 
-    settings = _settings()
-    container = build(settings, embedded_worker=False)
-    logging.basicConfig(level=settings.log_level)
+    loop: Worker | None = None
+    signals = 0
 
-    def _stop(*_: object) -> None:
-        container.worker.stop(timeout=0)
+    def _stop(signum: int, _frame: object) -> None:
+        nonlocal signals
+        signals += 1
+        if signals > 1:
+            raise SystemExit(1)
+        logging.getLogger("frontdesk.worker").info(
+            "%s: finishing the batch in hand, then exiting", signal.Signals(signum).name
+        )
+        if loop is not None:
+            loop.request_stop()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    console.print(f"worker {os.getpid()} on {_redact(settings.database_url)}")
-    container.worker.run_forever()
-    container.db.dispose()
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    container = build(settings, embedded_worker=False)
+    loop = container.worker
+    if batch is not None:
+        loop.batch = batch
+    if poll is not None:
+        loop.idle_seconds = poll
+    if signals:
+        loop.request_stop()
+    console.print(
+        f"worker {os.getpid()} on {_redact(settings.database_url)} "
+        f"(batch {loop.batch}, poll {loop.idle_seconds}s, "
+        f"{'LISTEN/NOTIFY' if container.db.dialect == 'postgresql' else 'polling'})"
+    )
+    try:
+        loop.run_forever()
+    finally:
+        container.db.dispose()
+    console.print(f"worker {os.getpid()} stopped after {loop.claimed_total} claimed")
 
 
 @app.command()

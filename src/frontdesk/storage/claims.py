@@ -1,34 +1,244 @@
-"""The hot SQL of delivery in one reviewable place: claim due messages.
+"""The hot SQL of delivery in one reviewable place: claim due messages, guard their caps.
 
 The claim runs inside the same transaction as the re-check and the hand-off, so a
 crash before commit leaves every claimed row ``queued`` for the next worker, and
 duplicates to the carrier are bounded by the claim size (design.md, guarantee 2).
-On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets many workers claim disjoint rows.
+
+On SQLite ``BEGIN IMMEDIATE`` serialises every writer, so the counts behind the
+caps are exact. On PostgreSQL many workers claim at once under READ COMMITTED,
+where two transactions can both count "room under the cap" and both send. The
+claim therefore also takes, without ever waiting:
+
+* the message rows (``FOR UPDATE SKIP LOCKED``): disjoint batches;
+* a transaction advisory lock per sending number whose tenant caps it (R-R-04
+  ``number_mps``): its hand-offs are counted by one transaction at a time; an
+  uncapped number's backlog is shared by all workers;
+* a transaction advisory lock per (tenant, recipient) and the contact row
+  (``FOR UPDATE SKIP LOCKED``): R-Q-03/R-Q-04 frequency caps and the consent
+  re-check see every earlier hand-off to that person, and a STOP being written
+  (which locks the contact row) is never raced (R-FCC-02, guarantee 1).
+
+A worker fills its batch number by number (the longest-waiting first), taking a
+capped number's lock before its rows, so N workers spread over the numbers; a
+number another worker holds is skipped. Tenant-wide caps (campaign, brand per
+day) are serialised by the hand-off itself (storage/throughput.py); claimed rows
+come back grouped by tenant so those locks are taken in one order everywhere.
+A message whose recipient is held elsewhere is left for the next round and its
+row lock released at once (the claim runs in a savepoint that is rolled back and
+retried without it), so the worker never holds a row it does not process and
+never waits on a lock while holding one: no deadlock with a STOP that cancels
+scheduled messages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.types import Integer, Text
 
-from frontdesk.storage.models import Message
+from frontdesk.domain import throttle
+from frontdesk.storage.models import Contact, Message, Tenant
 
 DUE_STATUSES = ("queued", "scheduled")
+LOCK_NUMBER = 0x46440001
+LOCK_RECIPIENT = 0x46440002
+GUARD_PASSES = 4
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: str
+    tenant_id: str
+    to_phone: str
+    from_phone: str | None
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return and_(Message.status.in_(DUE_STATUSES), Message.send_at <= now)
+
+
+def _recipient_key(tenant_id: str, phone: str) -> str:
+    return f"{tenant_id}:{phone}"
+
+
+def try_advisory_locks(session: Session, keys: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Try transaction advisory locks ``(namespace, hashtext(key))``; return those obtained.
+
+    Never waits. Locks last until the transaction (or the enclosing savepoint) ends.
+    A hash collision only makes an unrelated key wait one round.
+    """
+    wanted = sorted(set(keys))
+    if not wanted:
+        return set()
+    stmt = text(
+        "SELECT k.ns, k.key, pg_try_advisory_xact_lock(k.ns, hashtext(k.key)) AS got "
+        "FROM unnest(:ns, :keys) AS k(ns, key)"
+    ).bindparams(
+        bindparam("ns", type_=ARRAY(Integer)),
+        bindparam("keys", type_=ARRAY(Text)),
+    )
+    rows = session.execute(
+        stmt, {"ns": [ns for ns, _ in wanted], "keys": [key for _, key in wanted]}
+    ).all()
+    return {(int(r.ns), str(r.key)) for r in rows if r.got}
+
+
+def _lock_contacts(
+    session: Session, pairs: set[tuple[str, str]]
+) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """Lock the existing contact rows without waiting: (locked, existing-but-busy)."""
+    if not pairs:
+        return set(), set()
+    match = tuple_(Contact.tenant_id, Contact.phone).in_(sorted(pairs))
+    existing = {
+        (t, p) for t, p in session.execute(select(Contact.tenant_id, Contact.phone).where(match))
+    }
+    locked = {
+        (t, p)
+        for t, p in session.execute(
+            select(Contact.tenant_id, Contact.phone)
+            .where(match)
+            .order_by(Contact.tenant_id, Contact.phone)
+            .with_for_update(skip_locked=True)
+        )
+    }
+    return locked, existing - locked
+
+
+@dataclass
+class Busy:
+    """Sending numbers and recipients another transaction holds: skipped by the next pass."""
+
+    numbers: set[str] = field(default_factory=set)
+    recipients: set[tuple[str, str]] = field(default_factory=set)
+
+
+def _guard_recipients(
+    session: Session, candidates: Sequence[Candidate], busy: Busy
+) -> list[Candidate]:
+    """Keep the candidates whose recipient (advisory lock, contact row) this transaction holds."""
+    recipients = {(c.tenant_id, c.to_phone) for c in candidates}
+    held = try_advisory_locks(
+        session, ((LOCK_RECIPIENT, _recipient_key(t, p)) for t, p in recipients)
+    )
+    _, busy_contacts = _lock_contacts(session, recipients)
+    kept = []
+    for c in candidates:
+        recipient = (c.tenant_id, c.to_phone)
+        if (LOCK_RECIPIENT, _recipient_key(*recipient)) in held and recipient not in busy_contacts:
+            kept.append(c)
+        else:
+            busy.recipients.add(recipient)
+    return kept
+
+
+def number_capped(settings: Mapping[str, Any] | None) -> bool:
+    """True when the tenant caps each sending number (R-R-04 ``number_mps``)."""
+    return throttle.Limits.from_settings(settings).per_number is not None
+
+
+def _due_numbers(
+    session: Session, now: datetime, limit: int, busy: Busy
+) -> list[tuple[str | None, bool]]:
+    """Sending numbers with due messages, the longest-waiting first, and whether each is capped.
+
+    ``None`` stands for messages without a sending number.
+    """
+    stmt = select(Message.from_phone, func.min(Message.tenant_id)).where(_due(now))
+    if busy.numbers:
+        stmt = stmt.where(
+            or_(Message.from_phone.is_(None), Message.from_phone.notin_(sorted(busy.numbers)))
+        )
+    stmt = stmt.group_by(Message.from_phone).order_by(func.min(Message.send_at)).limit(limit)
+    rows = session.execute(stmt).all()
+    if not rows:
+        return []
+    settings: dict[str, Mapping[str, Any] | None] = dict(
+        session.execute(
+            select(Tenant.id, Tenant.settings).where(Tenant.id.in_({t for _, t in rows}))
+        ).all()
+    )
+    return [(n, n is not None and number_capped(settings.get(t))) for n, t in rows]
+
+
+def _candidates(
+    session: Session, now: datetime, limit: int, number: str | None, busy: Busy
+) -> list[Candidate]:
+    stmt = select(Message.id, Message.tenant_id, Message.to_phone, Message.from_phone).where(
+        _due(now),
+        Message.from_phone.is_(None) if number is None else Message.from_phone == number,
+    )
+    if busy.recipients:
+        stmt = stmt.where(
+            tuple_(Message.tenant_id, Message.to_phone).notin_(sorted(busy.recipients))
+        )
+    stmt = (
+        stmt.order_by(Message.send_at, Message.id)
+        .limit(limit)
+        .with_for_update(of=Message, skip_locked=True)
+    )
+    return [Candidate(r.id, r.tenant_id, r.to_phone, r.from_phone) for r in session.execute(stmt)]
+
+
+def _pick(session: Session, now: datetime, limit: int, busy: Busy) -> list[Candidate]:
+    """Fill the batch number by number, longest-waiting first.
+
+    A capped number is taken whole, its lock before its rows, so N workers spread
+    over the numbers instead of one batch locking all of them. An uncapped
+    number needs no lock: workers share its backlog through SKIP LOCKED.
+    """
+    picked: list[Candidate] = []
+    for number, capped in _due_numbers(session, now, limit, busy):
+        if capped and not try_advisory_locks(session, [(LOCK_NUMBER, str(number))]):
+            busy.numbers.add(str(number))
+            continue
+        picked += _candidates(session, now, limit - len(picked), number, busy)
+        if len(picked) >= limit:
+            break
+    return picked
+
+
+def _claim_ids_postgres(session: Session, now: datetime, limit: int) -> list[str]:
+    """Claim in a savepoint; if a recipient is busy, roll back and claim around it.
+
+    The rollback releases every row and lock the pass took, so nothing is held
+    for a message this worker will not process.
+    """
+    busy = Busy()
+    for _ in range(GUARD_PASSES):
+        savepoint = session.begin_nested()
+        picked = _pick(session, now, limit, busy)
+        kept = _guard_recipients(session, picked, busy)
+        if len(kept) == len(picked):
+            savepoint.commit()
+            return [c.id for c in kept]
+        savepoint.rollback()
+    return []
+
+
+def _claim_ids_sqlite(session: Session, now: datetime, limit: int) -> list[str]:
+    due = select(Message.id).where(_due(now)).order_by(Message.send_at, Message.id).limit(limit)
+    return list(session.execute(due).scalars())
 
 
 def claim_due(session: Session, now: datetime, limit: int) -> Sequence[Message]:
-    due = (
-        select(Message.id)
-        .where(Message.status.in_(DUE_STATUSES), Message.send_at <= now)
-        .order_by(Message.send_at, Message.id)
-        .limit(limit)
-    )
+    """Claim up to ``limit`` due messages for this transaction and mark them ``sending``.
+
+    The oldest due messages are claimed; they come back grouped by tenant (oldest
+    first within a tenant), so locks the hand-off takes per tenant (campaign and
+    brand caps, the audit chain) are taken in the same order by every worker and
+    cannot deadlock between workers.
+    """
     if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    ids = list(session.execute(due).scalars())
+        ids = _claim_ids_postgres(session, now, limit)
+    else:
+        ids = _claim_ids_sqlite(session, now, limit)
     if not ids:
         return []
     session.execute(
@@ -37,17 +247,30 @@ def claim_due(session: Session, now: datetime, limit: int) -> Sequence[Message]:
         .values(status="sending", attempts=Message.attempts + 1, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    rows = (
+    return (
         session.execute(
             select(Message)
             .where(Message.id.in_(ids))
-            .order_by(Message.send_at, Message.id)
+            .order_by(Message.tenant_id, Message.send_at, Message.id)
             .execution_options(populate_existing=True)
         )
         .scalars()
         .all()
     )
-    return rows
+
+
+def handed_off_from(session: Session, number: str, since: datetime) -> int:
+    """Messages handed to the carrier from ``number`` since ``since`` (R-R-04 windows).
+
+    Exact inside a claim transaction: the claim holds the number's advisory lock.
+    """
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.from_phone == number, Message.handed_off_at >= since)
+        ).scalar_one()
+    )
 
 
 def next_due_at(session: Session) -> datetime | None:

@@ -1,4 +1,8 @@
-"""Run the Alembic migrations programmatically (``frontdesk migrate`` and start-up)."""
+"""Run the Alembic migrations programmatically (``frontdesk migrate`` and start-up).
+
+The same revisions run on SQLite and PostgreSQL; on PostgreSQL concurrent
+upgrades serialise on :data:`MIGRATION_LOCK` (see migrations/env.py).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,14 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 from frontdesk.storage.db import normalise_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x4644_4D49_4752_4154  # "FDMIGRAT"
 
 
 def config(url: str) -> Config:
@@ -30,3 +38,13 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def downgrade(url: str, revision: str) -> None:
     command.downgrade(config(url), revision)
+
+
+def head(url: str) -> str | None:
+    """The newest revision this code ships."""
+    return ScriptDirectory.from_config(config(url)).get_current_head()
+
+
+def current(connection: Connection) -> str | None:
+    """The revision the connected database is at (None when never migrated)."""
+    return MigrationContext.configure(connection).get_current_revision()
