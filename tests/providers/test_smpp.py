@@ -390,12 +390,12 @@ def test_duplicate_final_receipts_add_nothing(smsc: Smsc, provider: SmppProvider
 
 
 def test_unreachable_smsc_is_a_transient_refusal(smsc: Smsc) -> None:
-    """R-E-02: no bind within bind_timeout → 30008, retryable; nothing is claimed sent."""
+    """R-E-02: no bind within bind_timeout → 20503 (provider unavailable), retried with backoff."""
     smsc.set(reject_binds=1000)
     carrier = SmppProvider(_config(smsc, bind_timeout=0.3))
     try:
         result = carrier.send(_sms("hi"))
-        assert (result.accepted, result.error_code) == (False, "30008")
+        assert (result.accepted, result.error_code) == (False, "20503")
         assert result.error_message is not None and "transient" in result.error_message
         assert smsc.events("submit_sm") == []
     finally:
@@ -433,7 +433,10 @@ def smpp_env(tmp_path: Path, smsc: Smsc) -> Iterator[tuple[Env, SmppProvider]]:
     """The whole platform (API, services, worker, SQLite) with SMPP as its carrier."""
     carrier = SmppProvider(_config(smsc))
     db_path = tmp_path / "frontdesk.db"
-    settings = Settings(database_url=f"sqlite:///{db_path}", admin_token=ADMIN)
+    # This test is about SMPP delivery, not 10DLC registration (tests/api/test_registry.py).
+    settings = Settings(
+        database_url=f"sqlite:///{db_path}", admin_token=ADMIN, require_registration=False
+    )
     clock = FixedClock(T0)
     container = build(settings, clock=clock, provider=carrier)
     app = create_app(container, start_worker=False)

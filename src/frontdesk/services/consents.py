@@ -76,6 +76,7 @@ def record_grant(
             [errors.FieldError(p.field, p.code, p.message) for p in problems],
         )
     ensure_contact(scope, e164, now)
+    scope.lock_contact(e164)  # same lock order as a hand-off (see suppressions.add)
     written = consent_scope is Scope.MARKETING and method in WRITTEN_METHODS
     recipient_act = method in RECIPIENT_ACT_METHODS
     row = ConsentEventRow(

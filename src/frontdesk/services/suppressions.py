@@ -22,7 +22,13 @@ def add(
     now: datetime,
     actor: str,
 ) -> Suppression:
-    """Add an entry. Entries are merged, never overwritten (R-B-02)."""
+    """Add an entry. Entries are merged, never overwritten (R-B-02).
+
+    The contact row is locked first, in the same order as a hand-off takes it, so a
+    suppression and a worker re-checking a message to this number never deadlock.
+    """
+    ensure_contact(scope, e164, now)
+    scope.lock_contact(e164)
     for existing in scope.active_suppressions(e164):
         if existing.reason == reason and existing.scope in (scope_name, "all"):
             return existing

@@ -31,13 +31,18 @@ def lock_sender(session: Session, tenant_id: str, number: str) -> None:
         session.execute(
             select(SendingNumber.id)
             .where(SendingNumber.tenant_id == tenant_id, SendingNumber.number == number)
-            .with_for_update()
+            .with_for_update(key_share=True)
         )
 
 
 def lock_tenant(session: Session, tenant_id: str) -> None:
     if _pg(session):
-        session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+        # FOR NO KEY UPDATE: serialises the workers without blocking API inserts that
+        # reference the tenant row (a plain FOR UPDATE would, and could deadlock with
+        # the audit chain's advisory lock).
+        session.execute(
+            select(Tenant.id).where(Tenant.id == tenant_id).with_for_update(key_share=True)
+        )
 
 
 def handoffs_from_number(
