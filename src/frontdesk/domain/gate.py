@@ -227,6 +227,8 @@ def rule_policy_accepted(ctx: _Ctx) -> Reason | None:
 
 
 def _sender_reason(ctx: _Ctx, code: ReasonCode) -> Reason | None:
+    if ctx.facts.sender_campaign is None and not ctx.facts.tenant.registration_required:
+        return None  # nothing registered and nothing required: no sender rule can fire
     found = campaigns.sender_reasons(
         ctx.facts.sender_campaign,
         ctx.request.category,
@@ -357,7 +359,7 @@ def rule_frequency_cap(ctx: _Ctx) -> Reason | None:
     contains this message can exceed the cap.
     """
     category = ctx.request.category
-    if category in UNCAPPED:
+    if category in UNCAPPED or not ctx.facts.contact.recent:
         return None
     recent = [
         r
@@ -499,14 +501,41 @@ def _screen(request: MessageRequest, facts: Facts) -> content.ContentFindings | 
     if request.category in COMPLIANCE_REPLIES or not request.body.strip():
         return None
     links, phones, age_gated = campaigns.campaign_content_flags(facts.sender_campaign)
-    return content.screen(
+    tenant = facts.tenant
+    return _screen_flat(
         request.body,
+        tenant.name,
+        request.category,
+        facts.contact.first_message,
+        links,
+        phones,
+        age_gated,
+        tenant.numbers,
+        tenant.allowed_link_domains,
+    )
+
+
+@lru_cache(maxsize=8192)
+def _screen_flat(
+    body: str,
+    business_name: str,
+    category: Category,
+    first_message: bool,
+    links: bool | None,
+    phones: bool | None,
+    age_gated: bool | None,
+    numbers: frozenset[str],
+    domains: frozenset[str],
+) -> content.ContentFindings:
+    """The content screen keyed on plain values (cheaper to hash than a context object)."""
+    return content.screen(
+        body,
         content.ContentContext(
-            business_name=facts.tenant.name,
-            category=request.category,
-            first_message_to_contact=facts.contact.first_message,
-            tenant_numbers=facts.tenant.numbers,
-            allowed_link_domains=facts.tenant.allowed_link_domains,
+            business_name=business_name,
+            category=category,
+            first_message_to_contact=first_message,
+            tenant_numbers=numbers,
+            allowed_link_domains=domains,
             campaign_embedded_links=links,
             campaign_embedded_phone=phones,
             campaign_age_gated=age_gated,
