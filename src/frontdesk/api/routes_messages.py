@@ -70,10 +70,30 @@ def send_message(body: MessageIn, caller: TenantCaller, c: AppContainer) -> JSON
     )
 
 
+def _item_error(index: int, exc: ValidationError | errors.AppError) -> dict[str, Any]:
+    if isinstance(exc, ValidationError):
+        errs = [{**e, "field": f"messages[{index}].{e['field']}"} for e in _validation_errors(exc)]
+        return {"error": {"status": 422, "title": "Invalid message", "errors": errs}}
+    return {
+        "error": {
+            "status": exc.status,
+            "title": exc.title,
+            "detail": exc.detail,
+            "errors": [
+                {**e.as_dict(), "field": f"messages[{index}].{e.field}"} for e in exc.errors
+            ],
+        }
+    }
+
+
 @router.post("/v1/messages/batch", tags=["messages"])
 def send_batch(body: BatchIn, caller: TenantCaller, c: AppContainer) -> dict[str, Any]:
+    """Validate every item, read the facts for all recipients at once, then decide and
+    store the items in order; a later item sees the earlier ones (R-Q-04 caps, first
+    message), exactly as if they had been sent one by one (issue 4)."""
     now = c.clock.now()
-    results: list[dict[str, Any]] = []
+    results: list[dict[str, Any] | None] = []
+    accepted: list[tuple[int, messages.SendCommand, tuple[Reason, ...]]] = []
     keys_seen: set[str] = set()
     for index, item in enumerate(body.messages):
         try:
@@ -88,27 +108,19 @@ def send_batch(body: BatchIn, caller: TenantCaller, c: AppContainer) -> dict[str
                 keys_seen.add(parsed.idempotency_key)
             cmd = _command(parsed)
             media = _media_reasons(caller, c, cmd.media_urls)
-            submitted = messages.submit(caller.scope, cmd, now, caller.actor, media_reasons=media)
-            results.append(views.message(submitted.message))
-        except ValidationError as exc:
-            errs = [
-                {**e, "field": f"messages[{index}].{e['field']}"} for e in _validation_errors(exc)
-            ]
-            results.append({"error": {"status": 422, "title": "Invalid message", "errors": errs}})
-        except errors.AppError as exc:
-            results.append(
-                {
-                    "error": {
-                        "status": exc.status,
-                        "title": exc.title,
-                        "detail": exc.detail,
-                        "errors": [
-                            {**e.as_dict(), "field": f"messages[{index}].{e.field}"}
-                            for e in exc.errors
-                        ],
-                    }
-                }
+            accepted.append((index, cmd, media))
+            results.append(None)
+        except (ValidationError, errors.AppError) as exc:
+            results.append(_item_error(index, exc))
+    batch = messages.prepare_batch(caller.scope, [cmd for _, cmd, _ in accepted], now)
+    for index, cmd, media in accepted:
+        try:
+            submitted = messages.submit(
+                caller.scope, cmd, now, caller.actor, media_reasons=media, batch=batch
             )
+            results[index] = views.message(submitted.message)
+        except errors.AppError as exc:
+            results[index] = _item_error(index, exc)
     caller.uow.commit()
     c.worker.wake()
     return {"results": results}

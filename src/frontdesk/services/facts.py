@@ -1,29 +1,92 @@
-"""Gather the gate's facts from storage: the one place that reads them for a decision."""
+"""Gather the gate's facts from storage: the one place that reads them for a decision.
+
+Two ways in, with the same answers (``tests/services/test_batch_facts.py`` proves it):
+
+* :func:`gather` — one decision, a few queries per message; the reference.
+* :func:`gather_many` / :class:`BatchFacts` — many decisions, a handful of
+  ``IN (...)`` queries for all recipients; the batch route and the hand-off loop
+  use it (issue 4: thousands of messages per second on two cores).
+
+Tenant-level facts (tenant row, sending numbers, policy acceptance, enforcement,
+the sender's campaign) are memoised for the rest of the transaction
+(:mod:`frontdesk.storage.txmemo`). That is safe because numbers, policy and
+campaigns change in other requests, i.e. other transactions, and a transaction
+never sees another's writes mid-way on SQLite (it holds the write lock) and
+reads them only at its own risk on PostgreSQL exactly as before (the old code
+read them once per message within the same transaction too). A write of any of
+those rows within the transaction drops the memo, and the tenant row's own
+fields are compared on every use.
+"""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from frontdesk.domain import gate
-from frontdesk.domain.consent import ConsentState
+from frontdesk.domain.campaigns import SenderCampaign
+from frontdesk.domain.consent import ConsentState, fold
 from frontdesk.domain.messages import Category
+from frontdesk.ids import new_id
 from frontdesk.services import policy, registration
-from frontdesk.services.consents import current_state
-from frontdesk.storage.models import Tenant
+from frontdesk.services.consents import current_state, to_domain
+from frontdesk.services.contacts import ensure_contact
+from frontdesk.storage import txmemo
+from frontdesk.storage.models import Contact, Suppression, Tenant
 from frontdesk.storage.uow import TenantScope
 
 WINDOW = timedelta(hours=24)
+# R-Q-04: the caps never count these, so their rows are not read (bounded queries).
+UNCOUNTED = tuple(sorted(c.value for c in gate.UNCAPPED))
+CONFIRMATION = Category.OPT_OUT_CONFIRMATION.value
+
+
+# --------------------------------------------------------------------------- tenant level
+
+
+@dataclass
+class _TenantMemo:
+    snapshot: tuple[Any, ...]
+    facts: gate.TenantFacts | None = None
+    numbers: tuple[str, ...] | None = None
+    campaigns: dict[str, SenderCampaign | None] = field(default_factory=dict)
+
+
+def _snapshot(tenant: Tenant) -> tuple[Any, ...]:
+    return (tenant.name, tenant.status, tenant.timezone, tenant.settings)
+
+
+def _memo(scope: TenantScope, tenant: Tenant) -> _TenantMemo:
+    memos = txmemo.memo(scope.session, "tenant_facts")
+    found: _TenantMemo | None = memos.get(scope.tenant_id)
+    if found is None or found.snapshot != _snapshot(tenant):
+        found = _TenantMemo(snapshot=copy.deepcopy(_snapshot(tenant)))
+        memos[scope.tenant_id] = found
+    return found
+
+
+def sending_numbers(scope: TenantScope, tenant: Tenant) -> tuple[str, ...]:
+    """The tenant's sending numbers in creation order, read once per transaction."""
+    memo = _memo(scope, tenant)
+    if memo.numbers is None:
+        memo.numbers = tuple(n.number for n in scope.sending_numbers())
+    return memo.numbers
 
 
 def tenant_facts(scope: TenantScope, tenant: Tenant) -> gate.TenantFacts:
+    memo = _memo(scope, tenant)
+    if memo.facts is not None:
+        return memo.facts
     settings: dict[str, Any] = tenant.settings or {}
     enforced = registration.enforcement(tenant)
-    return gate.TenantFacts(
+    memo.facts = gate.TenantFacts(
         name=tenant.name,
         suspended=tenant.status == "suspended",
         timezone=tenant.timezone,
-        numbers=frozenset(n.number for n in scope.sending_numbers()),
+        numbers=frozenset(sending_numbers(scope, tenant)),
         allowed_link_domains=frozenset(settings.get("allowed_link_domains", ())),
         frequency_cap=int(settings.get("frequency_cap", 3)),
         missed_call_in_quiet_hours=bool(settings.get("missed_call_in_quiet_hours", False)),
@@ -31,35 +94,71 @@ def tenant_facts(scope: TenantScope, tenant: Tenant) -> gate.TenantFacts:
         registration_required=enforced.require_registration,
         policy_accepted=not enforced.require_policy or policy.is_accepted(scope),
     )
+    return memo.facts
 
 
-def gather(scope: TenantScope, tenant: Tenant, e164: str | None, now: datetime,
-           exclude_message_id: str | None = None, at: datetime | None = None,
-           sender: str | None = None) -> gate.Facts:
-    """Facts for one decision; ``at`` is when the message would leave (for rolling caps)."""
-    tfacts = tenant_facts(scope, tenant)
-    sender_campaign = registration.sender_campaign(scope, sender)
-    if e164 is None:
-        return gate.Facts(tenant=tfacts, sender_campaign=sender_campaign)
-    at = at or now
-    suppressions = scope.active_suppressions(e164)
-    opted_out = bool(suppressions)
-    supp_scope = "all"
+def sender_campaign(
+    scope: TenantScope, tenant: Tenant, sender: str | None
+) -> SenderCampaign | None:
+    """R-R-01/R-R-05/R-CT-05 facts about the sender, read once per sender per transaction."""
+    if sender is None:
+        return None
+    memo = _memo(scope, tenant)
+    if sender not in memo.campaigns:
+        memo.campaigns[sender] = registration.sender_campaign(scope, sender)
+    return memo.campaigns[sender]
+
+
+# --------------------------------------------------------------------------- one message
+
+
+def _recent(rows: Sequence[tuple[datetime, str, str | None]]) -> tuple[gate.RecentSend, ...]:
+    return tuple(
+        gate.RecentSend(at=send_at, category=Category(cat), subject=subject or cat)
+        for send_at, cat, subject in sorted(rows, key=lambda r: (r[0], r[1], r[2] or ""))
+    )
+
+
+def _suppression_scope(suppressions: Sequence[Suppression]) -> str:
     if suppressions and all(s.scope == "marketing" for s in suppressions):
-        supp_scope = "marketing"
+        return "marketing"
+    return "all"
+
+
+def gather(
+    scope: TenantScope,
+    tenant: Tenant,
+    e164: str | None,
+    now: datetime,
+    exclude_message_id: str | None = None,
+    at: datetime | None = None,
+    sender: str | None = None,
+) -> gate.Facts:
+    """Facts for one decision; ``at`` is when the message would leave (for rolling caps).
+
+    ``recent`` holds only the categories the caps count (R-Q-04), oldest first.
+    """
+    suppressions: Sequence[Suppression] = ()
+    if e164 is not None:  # read before the memo: the query's autoflush may invalidate it
+        suppressions = scope.active_suppressions(e164)
+    tfacts = tenant_facts(scope, tenant)
+    campaign = sender_campaign(scope, tenant, sender)
+    if e164 is None:
+        return gate.Facts(tenant=tfacts, sender_campaign=campaign)
+    at = at or now
     consent: ConsentState = current_state(scope, e164)
     confirmations = 0
     if consent.revoked_at is not None:
         confirmations = scope.confirmations_since(e164, consent.revoked_at, exclude_message_id)
     row = scope.contact(e164)
-    recent = tuple(
-        gate.RecentSend(at=send_at, category=Category(cat), subject=subject or cat)
-        for send_at, cat, subject in scope.sends_around(e164, at - WINDOW, at + WINDOW,
-                                                        exclude_message_id)
+    recent = _recent(
+        scope.sends_around(
+            e164, at - WINDOW, at + WINDOW, exclude_message_id, skip_categories=UNCOUNTED
+        )
     )
     contact = gate.ContactFacts(
-        opted_out=opted_out,
-        opted_out_scope=supp_scope,
+        opted_out=bool(suppressions),
+        opted_out_scope=_suppression_scope(suppressions),
         under_review=bool(scope.pending_reviews(e164)),
         consent=consent,
         confirmations_for_revocation=confirmations,
@@ -70,4 +169,178 @@ def gather(scope: TenantScope, tenant: Tenant, e164: str | None, now: datetime,
         first_message=not scope.has_outbound_to(e164, exclude_message_id),
         recent=recent,
     )
-    return gate.Facts(tenant=tfacts, contact=contact, sender_campaign=sender_campaign)
+    return gate.Facts(tenant=tfacts, contact=contact, sender_campaign=campaign)
+
+
+# --------------------------------------------------------------------------- many messages
+
+
+@dataclass(frozen=True)
+class FactsRequest:
+    """One decision to gather facts for: recipient, when it would leave, itself (to
+    leave out when it is already stored) and the sending number."""
+
+    e164: str | None
+    at: datetime
+    exclude_id: str | None = None
+    sender: str | None = None
+
+
+@dataclass
+class _Send:
+    id: str | None
+    send_at: datetime
+    created_at: datetime
+    category: str
+    subject: str | None
+
+
+@dataclass
+class _Recipient:
+    suppressions: list[Suppression] = field(default_factory=list)
+    consent_rows: list[Any] = field(default_factory=list)
+    consent: ConsentState | None = None
+    contact: Any = None  # a contacts_for row, or the Contact this batch created
+    under_review: bool = False
+    live: int = 0
+    live_ids: tuple[str, str] | None = None
+    capped: list[_Send] = field(default_factory=list)
+    confirmations: list[_Send] = field(default_factory=list)
+
+
+class BatchFacts:
+    """The gate's facts for many decisions of one tenant, read with a few queries.
+
+    :meth:`note_sent` records a message accepted by an earlier decision of the
+    same batch, so later decisions count it exactly as :func:`gather` would after
+    that message was stored: toward the caps (R-Q-04, R-Q-03), the first-message
+    rules (R-C-06 disclosures) and the opt-out confirmation count (R-FCC-06).
+    """
+
+    def __init__(
+        self, scope: TenantScope, tenant: Tenant, requests: Sequence[FactsRequest], now: datetime
+    ) -> None:
+        self.scope = scope
+        self.tenant = tenant
+        self.now = now
+        phones = {r.e164 for r in requests if r.e164 is not None}
+        self._by_phone: dict[str, _Recipient] = {p: _Recipient() for p in phones}
+        if phones:
+            self._load(phones, [r.at for r in requests if r.e164 is not None])
+
+    def _load(self, phones: set[str], times: list[datetime]) -> None:
+        scope, by = self.scope, self._by_phone
+        for s in scope.active_suppressions_for(phones):
+            by[s.phone].suppressions.append(s)
+        for c in scope.consent_events_for(phones):
+            by[c.phone].consent_rows.append(c)
+        for contact in scope.contacts_for(phones):
+            by[contact.phone].contact = contact
+        for phone in scope.phones_under_review(phones):
+            by[phone].under_review = True
+        for phone, (count, low, high) in scope.live_counts_for(phones).items():
+            by[phone].live, by[phone].live_ids = count, (low, high)
+        for phone, mid, send_at, created, cat, subject in scope.live_sends_for(
+            phones, skip_categories=UNCOUNTED, start=min(times) - WINDOW, end=max(times) + WINDOW
+        ):
+            by[phone].capped.append(_Send(mid, send_at, created, cat, subject))
+        for phone, mid, send_at, created, cat, subject in scope.live_sends_for(
+            phones, categories=(CONFIRMATION,)
+        ):
+            by[phone].confirmations.append(_Send(mid, send_at, created, cat, subject))
+        for rec in by.values():
+            rec.consent = fold(to_domain(rec.consent_rows))
+
+    def facts(self, request: FactsRequest) -> gate.Facts:
+        tfacts = tenant_facts(self.scope, self.tenant)
+        campaign = sender_campaign(self.scope, self.tenant, request.sender)
+        if request.e164 is None:
+            return gate.Facts(tenant=tfacts, sender_campaign=campaign)
+        rec = self._by_phone[request.e164]
+        consent = rec.consent or ConsentState()
+        excl = request.exclude_id
+        confirmations = 0
+        if consent.revoked_at is not None:
+            since = consent.revoked_at
+            confirmations = sum(
+                1 for s in rec.confirmations if s.created_at >= since and s.id != excl
+            )
+        at = request.at
+        recent = _recent(
+            [
+                (s.send_at, s.category, s.subject)
+                for s in rec.capped
+                if s.id != excl and at - WINDOW < s.send_at < at + WINDOW
+            ]
+        )
+        row = rec.contact
+        contact = gate.ContactFacts(
+            opted_out=bool(rec.suppressions),
+            opted_out_scope=_suppression_scope(rec.suppressions),
+            under_review=rec.under_review,
+            consent=consent,
+            confirmations_for_revocation=confirmations,
+            state=row.state if row else None,
+            postal_code=row.postal_code if row else None,
+            timezone=row.timezone if row else None,
+            last_inbound_at=row.last_inbound_at if row else None,
+            first_message=not self._has_outbound(rec, excl),
+            recent=recent,
+        )
+        return gate.Facts(tenant=tfacts, contact=contact, sender_campaign=campaign)
+
+    @staticmethod
+    def _has_outbound(rec: _Recipient, excl: str | None) -> bool:
+        if rec.live >= 2:
+            return True
+        if rec.live == 1:
+            return rec.live_ids is None or rec.live_ids[0] != excl
+        return False
+
+    def ensure_contact(self, e164: str, now: datetime) -> None:
+        """:func:`services.contacts.ensure_contact` without a query or a flush per
+        message: every recipient's contact row was read when the batch was loaded."""
+        rec = self._by_phone.get(e164)
+        if rec is None:
+            ensure_contact(self.scope, e164, now)
+            return
+        if rec.contact is None:
+            rec.contact = Contact(
+                id=new_id("con"),
+                tenant_id=self.scope.tenant_id,
+                phone=e164,
+                created_at=now,
+                updated_at=now,
+                version=0,
+            )
+            self.scope.add(rec.contact)
+
+    def note_sent(
+        self,
+        e164: str,
+        message_id: str,
+        send_at: datetime,
+        created_at: datetime,
+        category: str,
+        subject: str | None,
+    ) -> None:
+        """A live (not blocked, not canceled) message to ``e164`` was just stored."""
+        rec = self._by_phone.get(e164)
+        if rec is None:
+            rec = self._by_phone[e164] = _Recipient(consent=ConsentState())
+        sent = _Send(message_id, send_at, created_at, category, subject)
+        rec.live += 1
+        rec.live_ids = None  # two or more now, or one that is not anyone's "self"
+        if category not in UNCOUNTED:
+            rec.capped.append(sent)
+        if category == CONFIRMATION:
+            rec.confirmations.append(sent)
+
+
+def gather_many(
+    scope: TenantScope, tenant: Tenant, requests: Sequence[FactsRequest], now: datetime
+) -> list[gate.Facts]:
+    """Facts for many independent decisions, equal to calling :func:`gather` for each
+    against the same stored state (no decision sees another's message)."""
+    batch = BatchFacts(scope, tenant, requests, now)
+    return [batch.facts(r) for r in requests]

@@ -17,7 +17,7 @@ from frontdesk.ids import new_id
 from frontdesk.services import facts as facts_service
 from frontdesk.services.contacts import ensure_contact
 from frontdesk.storage.models import Message, MessageEvent, Tenant
-from frontdesk.storage.uow import TenantScope
+from frontdesk.storage.uow import LIVE_EXCLUDED, TenantScope
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,8 @@ def _request(cmd: SendCommand) -> gate.MessageRequest:
     )
 
 
-def _sender(scope: TenantScope, requested: str | None) -> tuple[str | None, bool]:
-    numbers = [n.number for n in scope.sending_numbers()]
+def _sender(scope: TenantScope, tenant: Tenant, requested: str | None) -> tuple[str | None, bool]:
+    numbers = facts_service.sending_numbers(scope, tenant)
     if requested is None:
         return (numbers[0] if numbers else None), True
     from frontdesk.domain import phone
@@ -72,25 +72,70 @@ def _sender(scope: TenantScope, requested: str | None) -> tuple[str | None, bool
     return e164, e164 in numbers
 
 
+@dataclass(frozen=True)
+class Planned:
+    """What a decision needs besides the facts: the request to gather them for and
+    whether the tenant owns the sender (R-R-01 ``sender_not_owned``)."""
+
+    facts_request: facts_service.FactsRequest
+    sender: str | None
+    owned: bool
+
+
+def plan(
+    scope: TenantScope,
+    tenant: Tenant,
+    cmd: SendCommand,
+    now: datetime,
+    exclude_message_id: str | None = None,
+) -> Planned:
+    from frontdesk.domain import phone
+
+    parsed = phone.try_parse(cmd.to)
+    sender, owned = _sender(scope, tenant, cmd.sender)
+    at = cmd.send_at if cmd.send_at is not None and cmd.send_at > now else now
+    request = facts_service.FactsRequest(
+        parsed.e164 if parsed else None, at, exclude_message_id, sender
+    )
+    return Planned(request, sender, owned)
+
+
+def decide_with(
+    cmd: SendCommand, planned: Planned, facts: gate.Facts, now: datetime
+) -> gate.Decision:
+    if not planned.owned:
+        facts = replace(facts, sender_owned=False)
+    return gate.evaluate(_request(cmd), facts, now)
+
+
 def decide(
     scope: TenantScope,
     tenant: Tenant,
     cmd: SendCommand,
     now: datetime,
     exclude_message_id: str | None = None,
+    *,
+    batch: facts_service.BatchFacts | None = None,
 ) -> tuple[gate.Decision, str | None]:
-    from frontdesk.domain import phone
+    planned = plan(scope, tenant, cmd, now, exclude_message_id)
+    req = planned.facts_request
+    if batch is not None:
+        facts = batch.facts(req)
+    else:
+        facts = facts_service.gather(
+            scope, tenant, req.e164, now, exclude_message_id, at=req.at, sender=req.sender
+        )
+    return decide_with(cmd, planned, facts, now), planned.sender
 
-    parsed = phone.try_parse(cmd.to)
-    sender, owned = _sender(scope, cmd.sender)
-    at = cmd.send_at if cmd.send_at is not None and cmd.send_at > now else now
-    facts = facts_service.gather(
-        scope, tenant, parsed.e164 if parsed else None, now, exclude_message_id, at=at,
-        sender=sender,
-    )
-    if not owned:
-        facts = replace(facts, sender_owned=False)
-    return gate.evaluate(_request(cmd), facts, now), sender
+
+def prepare_batch(
+    scope: TenantScope, cmds: Sequence[SendCommand], now: datetime
+) -> facts_service.BatchFacts:
+    """Read the facts for every command of a batch at once (issue 4); pass the result
+    to :func:`submit` for each command, in order."""
+    tenant = scope.tenant()
+    requests = [plan(scope, tenant, cmd, now).facts_request for cmd in cmds]
+    return facts_service.BatchFacts(scope, tenant, requests, now)
 
 
 def check(scope: TenantScope, cmd: SendCommand, now: datetime) -> gate.Decision:
@@ -120,7 +165,13 @@ def submit(
     actor: str,
     *,
     media_reasons: Sequence[Reason] = (),
+    batch: facts_service.BatchFacts | None = None,
 ) -> Submitted:
+    """Decide, then store the message, its first event and its audit entry.
+
+    With ``batch`` (from :func:`prepare_batch`) the facts come from the batch and
+    the stored message is noted in it, so a later command of the same batch to the
+    same number counts it (R-Q-04 caps, first-message rules)."""
     if cmd.idempotency_key:
         existing = scope.message_by_idempotency_key(cmd.idempotency_key)
         if existing is not None:
@@ -139,10 +190,13 @@ def submit(
                 )
             return Submitted(existing, None, created=False)
     tenant = scope.tenant()
-    decision, sender = decide(scope, tenant, cmd, now)
+    decision, sender = decide(scope, tenant, cmd, now, batch=batch)
     decision = with_media_reasons(decision, media_reasons)
     if decision.e164 is not None:
-        ensure_contact(scope, decision.e164, now)
+        if batch is not None:
+            batch.ensure_contact(decision.e164, now)
+        else:
+            ensure_contact(scope, decision.e164, now)
     msg = Message(
         id=new_id("msg"),
         tenant_id=scope.tenant_id,
@@ -167,6 +221,8 @@ def submit(
         updated_at=now,
     )
     scope.add(msg)
+    if batch is not None and decision.e164 is not None and msg.status not in LIVE_EXCLUDED:
+        batch.note_sent(decision.e164, msg.id, msg.send_at, now, msg.category, msg.subject)
     scope.add(
         MessageEvent(
             tenant_id=scope.tenant_id,

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from frontdesk.storage import txmemo
 from frontdesk.storage.models import AuditEntry
 
 GENESIS = "0" * 64
@@ -44,6 +45,30 @@ def entry_hash(
     ).hexdigest()
 
 
+def _head(session: Session, tenant_id: str) -> tuple[int, str]:
+    """The chain head (seq, hash) for this transaction, read once per tenant.
+
+    Later appends in the same transaction continue from the memo (see
+    :mod:`frontdesk.storage.txmemo` for why it cannot go stale): on SQLite the
+    transaction holds the write lock from ``BEGIN IMMEDIATE``; on PostgreSQL the
+    per-tenant ``pg_advisory_xact_lock`` taken before the first read is held until
+    the transaction ends, so no other writer can extend this tenant's chain.
+    """
+    heads = txmemo.memo(session, "audit_heads")
+    found: tuple[int, str] | None = heads.get(tenant_id)
+    if found is not None:
+        return found
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": tenant_id})
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash)
+        .where(AuditEntry.tenant_id == tenant_id)
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    ).first()
+    return (last[0], last[1]) if last else (0, GENESIS)
+
+
 def append(
     session: Session,
     tenant_id: str,
@@ -53,17 +78,16 @@ def append(
     subject: str | None,
     data: dict[str, Any],
 ) -> AuditEntry:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": tenant_id})
-    last = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash)
-        .where(AuditEntry.tenant_id == tenant_id)
-        .order_by(AuditEntry.seq.desc())
-        .limit(1)
-    ).first()
-    seq = (last[0] + 1) if last else 1
-    prev = last[1] if last else GENESIS
+    """Append one entry to the tenant's chain (design.md, guarantee 3).
+
+    The entry is added, not flushed: it reaches the database with the
+    transaction's next flush, in seq order (the unit of work inserts pending rows
+    of one table in the order they were added).
+    """
+    head_seq, prev = _head(session, tenant_id)
+    seq = head_seq + 1
     data = json.loads(json.dumps(data, default=str))
+    digest = entry_hash(prev, seq, at, actor, action, subject, data)
     entry = AuditEntry(
         tenant_id=tenant_id,
         seq=seq,
@@ -73,10 +97,10 @@ def append(
         subject=subject,
         data=data,
         prev_hash=prev,
-        hash=entry_hash(prev, seq, at, actor, action, subject, data),
+        hash=digest,
     )
     session.add(entry)
-    session.flush()
+    txmemo.memo(session, "audit_heads")[tenant_id] = (seq, digest)
     return entry
 
 

@@ -7,12 +7,12 @@ the worker loop, a CLI command) commits. Every tenant query goes through
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Row, func, select, text, update
 from sqlalchemy.orm import Session
 
 from frontdesk.storage import audit
@@ -31,6 +31,10 @@ from frontdesk.storage.models import (
     Suppression,
     Tenant,
 )
+
+# Statuses that do not count as a message sent or on its way (caps, first message).
+LIVE_EXCLUDED = ("blocked", "canceled")
+IN_CHUNK = 500  # numbers per IN (...) list: far below SQLite's and PostgreSQL's limits
 
 
 class TenantScope:
@@ -179,7 +183,7 @@ class TenantScope:
         stmt = select(Message.id).where(
             Message.tenant_id == self.tenant_id,
             Message.to_phone == phone,
-            Message.status.notin_(("blocked", "canceled")),
+            Message.status.notin_(LIVE_EXCLUDED),
         )
         if exclude_id is not None:
             stmt = stmt.where(Message.id != exclude_id)
@@ -195,7 +199,7 @@ class TenantScope:
                 Message.tenant_id == self.tenant_id,
                 Message.to_phone == phone,
                 Message.category == "opt_out_confirmation",
-                Message.status.notin_(("blocked", "canceled")),
+                Message.status.notin_(LIVE_EXCLUDED),
                 Message.created_at >= since,
             )
         )
@@ -204,19 +208,166 @@ class TenantScope:
         return int(self.session.execute(stmt).scalar_one())
 
     def sends_around(
-        self, phone: str, start: datetime, end: datetime, exclude_id: str | None = None
+        self,
+        phone: str,
+        start: datetime,
+        end: datetime,
+        exclude_id: str | None = None,
+        *,
+        skip_categories: Collection[str] = (),
     ) -> Sequence[tuple[datetime, str, str | None]]:
-        """(send_at, category, subject) of live messages to a number in a time range."""
+        """(send_at, category, subject) of live messages to a number in a time range.
+
+        ``skip_categories`` leaves out categories the caller does not count (the
+        frequency caps ignore conversational and compliance replies, R-Q-04): what
+        remains is bounded by the cap, so a number with thousands of replies in a
+        day no longer returns them all on every send (issue 4).
+        """
         stmt = select(Message.send_at, Message.category, Message.subject).where(
             Message.tenant_id == self.tenant_id,
             Message.to_phone == phone,
-            Message.status.notin_(("blocked", "canceled")),
+            Message.status.notin_(LIVE_EXCLUDED),
             Message.send_at > start,
             Message.send_at < end,
         )
+        if skip_categories:
+            stmt = stmt.where(Message.category.notin_(tuple(skip_categories)))
         if exclude_id is not None:
             stmt = stmt.where(Message.id != exclude_id)
+        stmt = stmt.order_by(Message.send_at, Message.id)
         return [(r[0], r[1], r[2]) for r in self.session.execute(stmt)]
+
+    # batch reads for many recipients at once (issue 4) ---------------------------------
+    def _chunks(self, phones: Collection[str]) -> Iterator[list[str]]:
+        ordered = sorted(set(phones))
+        for i in range(0, len(ordered), IN_CHUNK):
+            yield ordered[i : i + IN_CHUNK]
+
+    def active_suppressions_for(self, phones: Collection[str]) -> Sequence[Suppression]:
+        """Active suppressions of many numbers, each number's in ``created_at`` order."""
+        out: list[Suppression] = []
+        for chunk in self._chunks(phones):
+            out += self.session.execute(
+                select(Suppression)
+                .where(
+                    Suppression.tenant_id == self.tenant_id,
+                    Suppression.phone.in_(chunk),
+                    Suppression.lifted_at.is_(None),
+                )
+                .order_by(Suppression.created_at)
+            ).scalars()
+        return out
+
+    def consent_events_for(self, phones: Collection[str]) -> Sequence[Row[Any]]:
+        """Consent ledger rows of many numbers, in the order :meth:`consent_events` uses.
+
+        Only the columns the consent fold reads (not the evidence): rows, not
+        entities, so thousands of them cost no identity-map work."""
+        out: list[Row[Any]] = []
+        for chunk in self._chunks(phones):
+            out += self.session.execute(
+                select(
+                    ConsentEventRow.id,
+                    ConsentEventRow.phone,
+                    ConsentEventRow.kind,
+                    ConsentEventRow.scope,
+                    ConsentEventRow.method,
+                    ConsentEventRow.written,
+                    ConsentEventRow.recipient_act,
+                    ConsentEventRow.limited_to,
+                    ConsentEventRow.captured_at,
+                )
+                .where(
+                    ConsentEventRow.tenant_id == self.tenant_id,
+                    ConsentEventRow.phone.in_(chunk),
+                )
+                .order_by(ConsentEventRow.captured_at, ConsentEventRow.recorded_at)
+            ).all()
+        return out
+
+    def contacts_for(self, phones: Collection[str]) -> Sequence[Row[Any]]:
+        """(phone, state, postal_code, timezone, last_inbound_at) of many contacts."""
+        out: list[Any] = []
+        for chunk in self._chunks(phones):
+            out += self.session.execute(
+                select(
+                    Contact.phone,
+                    Contact.state,
+                    Contact.postal_code,
+                    Contact.timezone,
+                    Contact.last_inbound_at,
+                ).where(Contact.tenant_id == self.tenant_id, Contact.phone.in_(chunk))
+            ).all()
+        return out
+
+    def phones_under_review(self, phones: Collection[str]) -> set[str]:
+        out: set[str] = set()
+        for chunk in self._chunks(phones):
+            out.update(
+                self.session.execute(
+                    select(Review.phone).where(
+                        Review.tenant_id == self.tenant_id,
+                        Review.phone.in_(chunk),
+                        Review.status == "pending",
+                    )
+                ).scalars()
+            )
+        return out
+
+    def live_counts_for(self, phones: Collection[str]) -> dict[str, tuple[int, str, str]]:
+        """phone -> (live messages, smallest id, largest id): enough to answer
+        :meth:`has_outbound_to` with or without one excluded id, without the rows."""
+        out: dict[str, tuple[int, str, str]] = {}
+        for chunk in self._chunks(phones):
+            rows = self.session.execute(
+                select(Message.to_phone, func.count(), func.min(Message.id), func.max(Message.id))
+                .where(
+                    Message.tenant_id == self.tenant_id,
+                    Message.to_phone.in_(chunk),
+                    Message.status.notin_(LIVE_EXCLUDED),
+                )
+                .group_by(Message.to_phone)
+            )
+            for phone, count, low, high in rows:
+                out[phone] = (int(count), low, high)
+        return out
+
+    def live_sends_for(
+        self,
+        phones: Collection[str],
+        *,
+        categories: Collection[str] | None = None,
+        skip_categories: Collection[str] = (),
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> Sequence[tuple[str, str, datetime, datetime, str, str | None]]:
+        """(phone, id, send_at, created_at, category, subject) of live messages to many
+        numbers, optionally limited to categories and an open ``send_at`` range."""
+        out: list[tuple[str, str, datetime, datetime, str, str | None]] = []
+        for chunk in self._chunks(phones):
+            stmt = select(
+                Message.to_phone,
+                Message.id,
+                Message.send_at,
+                Message.created_at,
+                Message.category,
+                Message.subject,
+            ).where(
+                Message.tenant_id == self.tenant_id,
+                Message.to_phone.in_(chunk),
+                Message.status.notin_(LIVE_EXCLUDED),
+            )
+            if categories is not None:
+                stmt = stmt.where(Message.category.in_(tuple(categories)))
+            if skip_categories:
+                stmt = stmt.where(Message.category.notin_(tuple(skip_categories)))
+            if start is not None:
+                stmt = stmt.where(Message.send_at > start)
+            if end is not None:
+                stmt = stmt.where(Message.send_at < end)
+            stmt = stmt.order_by(Message.send_at, Message.id)
+            out += [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in self.session.execute(stmt)]
+        return out
 
     def message_events(self, message_id: str) -> Sequence[MessageEvent]:
         return (

@@ -1,0 +1,214 @@
+"""Batch fact gathering (issue 4): same facts as one message at a time, in-batch effects.
+
+``facts.gather_many`` reads the gate's facts for many messages with a few
+``IN (...)`` queries; it must answer exactly what ``facts.gather`` (the
+reference, one message at a time) answers, and a batch must decide each item as
+if the earlier items had been sent one by one (R-Q-04 frequency cap, R-C-06
+first-message disclosures, R-FCC-06 one confirmation per opt-out).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from frontdesk.domain.messages import Category
+from frontdesk.ids import new_id
+from frontdesk.services import facts as facts_service
+from frontdesk.services import messages as messages_service
+from frontdesk.storage.models import Contact, Message, Suppression
+from frontdesk.storage.uow import UnitOfWork
+from tests.conftest import BUSINESS_NUMBER, Env
+
+PATIENT = "+13055550142"
+REMINDER = (
+    "Bright Smile Dental: your cleaning is Tue at 3:00 pm. Reply C to confirm. Reply STOP to "
+    "opt out."
+)
+
+
+def reminder(to: str) -> dict[str, str]:
+    return {"to": to, "body": REMINDER, "category": "appointment_reminder"}
+
+
+def codes(item: dict[str, object]) -> list[str]:
+    reasons = item["reasons"]
+    assert isinstance(reasons, list)
+    return [r if isinstance(r, str) else str(r["code"]) for r in reasons]
+
+
+def test_R_Q_04_a_batch_counts_its_own_earlier_items_toward_the_frequency_cap(env: Env) -> None:
+    t = env.tenant()
+    t.consent(PATIENT)
+    r = t.post("/v1/messages/batch", {"messages": [reminder(PATIENT)] * 5})
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert [m["status"] for m in results] == ["queued", "queued", "queued", "blocked", "blocked"]
+    assert [codes(m) for m in results[3:]] == [["frequency_cap"], ["frequency_cap"]]
+
+
+def test_R_Q_04_a_batch_decides_like_the_same_messages_sent_one_by_one(env: Env) -> None:
+    t = env.tenant()
+    others = [f"+1305555{i:04d}" for i in range(150, 154)]
+    for phone in [PATIENT, *others]:
+        t.consent(phone)
+    items = [reminder(p) for p in [PATIENT, *others, PATIENT, PATIENT, others[0], PATIENT]]
+    items.append({"to": "not a number", "body": REMINDER, "category": "appointment_reminder"})
+    batch = t.post("/v1/messages/batch", {"messages": items}).json()["results"]
+    t2 = env.tenant(number="+14155550101")  # same name: the body names it
+    for phone in [PATIENT, *others]:
+        t2.consent(phone)
+    single = [t2.post("/v1/messages", item).json() for item in items]
+    assert [m["status"] for m in batch[:-1]] == [m["status"] for m in single[:-1]]
+    assert [codes(m) for m in batch[:-1]] == [codes(m) for m in single[:-1]]
+    assert batch[-2]["status"] == "blocked", "the 4th reminder to PATIENT in 24 h"
+    assert batch[-1]["error"]["status"] == single[-1]["status"] == 422
+
+
+def test_R_C_06_the_second_message_of_a_batch_to_a_new_contact_is_not_a_first_message(
+    env: Env,
+) -> None:
+    t = env.tenant()
+    t.consent(PATIENT)
+    cmd = messages_service.SendCommand(
+        to=PATIENT, body=REMINDER, category=Category.APPOINTMENT_REMINDER
+    )
+    now = env.clock.now()
+    with UnitOfWork(env.container.db) as uow:
+        scope = uow.tenant(t.id)
+        batch = messages_service.prepare_batch(scope, [cmd, cmd], now)
+        first = messages_service.submit(scope, cmd, now, "test", batch=batch)
+        request = facts_service.FactsRequest(PATIENT, now, None, BUSINESS_NUMBER)
+        after = batch.facts(request)
+        assert first.message.status == "queued"
+        assert after.contact.first_message is False
+        assert len(after.contact.recent) == 1
+        uow.session.flush()
+        assert after == facts_service.gather(
+            scope, scope.tenant(), PATIENT, now, at=now, sender=BUSINESS_NUMBER
+        ), "the in-memory update equals what the stored message gives"
+
+
+STATUSES = ["scheduled", "queued", "sending", "sent", "delivered", "failed", "blocked", "canceled"]
+CATEGORIES = [c.value for c in Category]
+
+
+def test_gather_many_equals_gather_one_at_a_time_for_random_histories(env: Env) -> None:
+    """The reference check for issue 4: random consents, opt-outs, suppressions, reviews,
+    contacts and prior messages; every request's facts compared field by field."""
+    rng = random.Random(20261128)
+    t = env.tenant()
+    now = env.clock.now()
+    phones = [f"+1305555{i:04d}" for i in range(160, 184)]
+    for phone in phones:
+        roll = rng.random()
+        if roll < 0.6:
+            t.consent(phone, scope=rng.choice(["informational", "marketing"]))
+        if rng.random() < 0.3:
+            t.inbound(phone, rng.choice(["STOP", "STOP", "please stop texting me", "HELP"]))
+            if rng.random() < 0.4:
+                t.inbound(phone, "START")
+    message_ids: list[str] = []
+    with UnitOfWork(env.container.db) as uow:
+        for phone in phones:
+            if rng.random() < 0.3:
+                uow.session.add(
+                    Contact(
+                        id=new_id("con"),
+                        tenant_id=t.id,
+                        phone=phone,
+                        state=rng.choice([None, "FL", "CA"]),
+                        postal_code=rng.choice([None, "33101"]),
+                        timezone=rng.choice([None, "America/Chicago"]),
+                        last_inbound_at=now - timedelta(minutes=rng.randint(1, 600)),
+                        created_at=now,
+                        updated_at=now,
+                        version=0,
+                    )
+                ) if uow.tenant(t.id).contact(phone) is None else None
+            if rng.random() < 0.15:
+                uow.session.add(
+                    Suppression(
+                        id=new_id("sup"),
+                        tenant_id=t.id,
+                        phone=phone,
+                        reason=rng.choice(["manual", "carrier_invalid"]),
+                        scope=rng.choice(["all", "marketing"]),
+                        source="test",
+                        created_at=now - timedelta(hours=rng.randint(1, 50)),
+                        lifted_at=rng.choice([None, now]),
+                    )
+                )
+            for _ in range(rng.randint(0, 6)):
+                mid = new_id("msg")
+                message_ids.append(mid)
+                send_at = now + timedelta(minutes=rng.randint(-60 * 50, 60 * 50))
+                uow.session.add(
+                    Message(
+                        id=mid,
+                        tenant_id=t.id,
+                        to_phone=phone,
+                        from_phone=BUSINESS_NUMBER,
+                        body="x",
+                        category=rng.choice(CATEGORIES),
+                        subject=rng.choice([None, "cleaning", "promo"]),
+                        status=rng.choice(STATUSES),
+                        send_at=send_at,
+                        attempts=0,
+                        created_at=now - timedelta(minutes=rng.randint(0, 60 * 72)),
+                        updated_at=now,
+                    )
+                )
+        uow.commit()
+    with UnitOfWork(env.container.db) as uow:
+        scope = uow.tenant(t.id)
+        tenant = scope.tenant()
+        requests = [
+            facts_service.FactsRequest(
+                rng.choice([*phones, None]),
+                now + timedelta(minutes=rng.randint(-60 * 30, 60 * 30)),
+                rng.choice([None, None, *message_ids]),
+                rng.choice([None, BUSINESS_NUMBER, "+14155550177"]),
+            )
+            for _ in range(120)
+        ]
+        many = facts_service.gather_many(scope, tenant, requests, now)
+        for request, got in zip(requests, many, strict=True):
+            want = facts_service.gather(
+                scope,
+                tenant,
+                request.e164,
+                now,
+                request.exclude_id,
+                at=request.at,
+                sender=request.sender,
+            )
+            assert got == want, request
+        assert any(f.contact.recent for f in many), "the histories exercise the caps"
+        assert any(f.contact.opted_out for f in many)
+        assert any(f.contact.confirmations_for_revocation for f in many)
+        assert any(not f.contact.first_message for f in many)
+
+
+def test_audit_chain_head_is_memoised_per_transaction_only(env: Env) -> None:
+    """Guarantee 3: a chain head remembered in one transaction is never reused in the
+    next, where another writer may have extended the chain; ``verify`` stays ok."""
+    t = env.tenant()
+    now = env.clock.now()
+    first = UnitOfWork(env.container.db).__enter__()
+    try:
+        for i in range(3):
+            first.tenant(t.id).audit(now, "test", "test.first", str(i), {})
+        first.commit()
+        with UnitOfWork(env.container.db) as other:
+            other.tenant(t.id).audit(now, "test", "test.other", None, {})
+            other.commit()
+        first.tenant(t.id).audit(now, "test", "test.first", "again", {})
+        first.commit()
+    finally:
+        first.__exit__(None, None, None)
+    with UnitOfWork(env.container.db, write=False) as uow:
+        check = uow.tenant(t.id).verify_audit()
+        actions = [e.action for e in uow.tenant(t.id).audit_entries(None, 1000, 0)]
+    assert check.ok and check.checked == len(actions)
+    assert actions[-5:] == ["test.first"] * 3 + ["test.other", "test.first"]
