@@ -18,7 +18,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
+console = Console(soft_wrap=True)
 VAR = Path("var")
 
 
@@ -83,6 +83,7 @@ def serve(
         f"provider: {settings.provider}, worker: "
         f"{'in-process' if container.embedded_worker else 'external'})"
     )
+    console.print(f"  Dashboard     {base}/dashboard  (sign in with a tenant API key)")
     console.print(f"  API docs      {base}/docs     OpenAPI {base}/openapi.json")
     console.print(f"  Health        {base}/healthz")
     console.print(f"  Admin token   {settings.admin_token}")
