@@ -148,7 +148,8 @@ def twilio_error(
 
 
 # ---------------------------------------------------------------------------- webhooks
-def _twilio_provider(request: Request) -> tuple[Container, TwilioProvider]:
+def twilio_provider(request: Request) -> tuple[Container, TwilioProvider]:
+    """The container and its Twilio provider; 404 on a deployment that does not use Twilio."""
     c: Container = request.app.state.container
     if not isinstance(c.provider, TwilioProvider):
         raise errors.AppError(
@@ -160,7 +161,8 @@ def _twilio_provider(request: Request) -> tuple[Container, TwilioProvider]:
     return c, c.provider
 
 
-async def _signed_form(request: Request, provider: TwilioProvider) -> MultiParams:
+async def signed_form(request: Request, provider: TwilioProvider) -> MultiParams:
+    """The webhook's form fields once ``X-Twilio-Signature`` checks out; else 403."""
     raw = (await request.body()).decode("utf-8", errors="replace")
     form = await request.form()
     params = MultiParams([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
@@ -213,8 +215,8 @@ def _store_inbound(c: Container, provider: TwilioProvider, params: MultiParams) 
 @router.post("/webhooks/twilio/sms", tags=["webhooks"], response_class=Response)
 async def twilio_sms(request: Request) -> Response:
     """An inbound text: STOP, HELP, START and the rest go through services.inbound."""
-    c, provider = _twilio_provider(request)
-    params = await _signed_form(request, provider)
+    c, provider = twilio_provider(request)
+    params = await signed_form(request, provider)
     if await run_in_threadpool(_store_inbound, c, provider, params):
         c.worker.wake()
     return Response(EMPTY_TWIML, media_type="text/xml")
@@ -233,8 +235,8 @@ def _store_status(c: Container, provider: TwilioProvider, params: MultiParams) -
 @router.post("/webhooks/twilio/status", tags=["webhooks"], status_code=204)
 async def twilio_status(request: Request) -> Response:
     """A status callback; duplicates and late reports never move a message back (R-E-01)."""
-    c, provider = _twilio_provider(request)
-    params = await _signed_form(request, provider)
+    c, provider = twilio_provider(request)
+    params = await signed_form(request, provider)
     result = await run_in_threadpool(_store_status, c, provider, params)
     if result == "unknown":
         log.info("twilio status for an unknown message ignored")

@@ -19,58 +19,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from frontdesk import errors
+from frontdesk.api.routes_twilio import EMPTY_TWIML, signed_form, twilio_provider
 from frontdesk.bootstrap import Container
 from frontdesk.domain import phone
-from frontdesk.providers.twilio import (
-    SIGNATURE_HEADER,
-    SIGNATURE_SETTINGS_HEADER,
-    MultiParams,
-    TwilioProvider,
-)
+from frontdesk.providers.twilio import MultiParams
 from frontdesk.services import missed_calls
 from frontdesk.storage.uow import UnitOfWork
 
 log = logging.getLogger("frontdesk.api.voice")
 router = APIRouter()
 
-EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 MISSED = frozenset({"no-answer", "busy", "canceled", "failed"})
-
-
-def _provider(request: Request) -> tuple[Container, TwilioProvider]:
-    c: Container = request.app.state.container
-    if not isinstance(c.provider, TwilioProvider):
-        raise errors.AppError(
-            404,
-            "Not Found",
-            "This deployment does not use Twilio; send missed calls to POST /v1/calls/missed.",
-        )
-    return c, c.provider
-
-
-async def _verified_form(request: Request, provider: TwilioProvider) -> MultiParams:
-    raw = (await request.body()).decode("utf-8", errors="replace")
-    form = await request.form()
-    params = MultiParams([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
-    signature = request.headers.get(SIGNATURE_HEADER, "")
-    if not provider.verify_signature(
-        str(request.url),
-        params,
-        signature,
-        settings_header=request.headers.get(SIGNATURE_SETTINGS_HEADER),
-        raw_body=raw,
-    ):
-        log.warning(
-            "twilio voice callback refused: %s signature", "bad" if signature else "missing"
-        )
-        raise errors.AppError(
-            403,
-            "Forbidden",
-            "X-Twilio-Signature is missing or does not match; check the auth token and that "
-            "FRONTDESK_PUBLIC_BASE_URL is the URL Twilio calls.",
-        )
-    return params
 
 
 def _store(c: Container, params: MultiParams) -> bool:
@@ -109,8 +68,8 @@ def _store(c: Container, params: MultiParams) -> bool:
 @router.post("/webhooks/twilio/voice", tags=["webhooks"], response_class=Response)
 async def twilio_voice(request: Request) -> Response:
     """A call status callback; missed inbound calls get one follow-up text (R-C-06)."""
-    c, provider = _provider(request)
-    params = await _verified_form(request, provider)
+    c, provider = twilio_provider(request)
+    params = await signed_form(request, provider)
     if await run_in_threadpool(_store, c, params):
         c.worker.wake()
     return Response(EMPTY_TWIML, media_type="text/xml")
