@@ -97,6 +97,10 @@ def main() -> None:
             client.post(
                 "/v1/numbers", headers=auth, json={"number": BUSINESS, "provider": "simulator"}
             )
+            version = client.get("/v1/policy", headers=auth).json()["version"]
+            client.post(
+                "/v1/policy/accept", headers=auth, json={"version": version, "accepted_by": "Bench"}
+            )
 
             def post(caller: str) -> Any:
                 resp = client.post(
