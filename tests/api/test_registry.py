@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from frontdesk.domain import gate
 from frontdesk.services.policy import POLICY_VERSION
 from tests.conftest import Env, Tenant
 
@@ -289,9 +288,6 @@ def test_policy_must_be_accepted_in_its_current_version(reg: Env) -> None:
 # --------------------------------------------------------------------------- the gate
 
 PHONE = "+13055550142"
-GATED = "sender_campaign" not in getattr(gate.Facts, "__dataclass_fields__", {})
-
-
 def _enforce(env: Env, t: Tenant, **flags: bool) -> None:
     r = env.client.put(f"/v1/tenants/{t.id}/enforcement", headers=env.admin, json=flags)
     assert r.status_code == 200, r.text
@@ -314,7 +310,6 @@ def test_enforcement_is_the_operators_switch(reg: Env) -> None:
     assert "tenant.enforcement_changed" in _audit_actions(t)
 
 
-@pytest.mark.skipif(GATED, reason="needs the gate.py / facts.py integration patch")
 def test_R_R_01_a_number_sends_only_under_an_approved_campaign_within_its_use_case(
     reg: Env,
 ) -> None:
@@ -362,7 +357,6 @@ def test_R_R_01_a_number_sends_only_under_an_approved_campaign_within_its_use_ca
     assert "replied" in t.inbound(PHONE, "HELP").json()["actions"]
 
 
-@pytest.mark.skipif(GATED, reason="needs the gate.py / facts.py integration patch")
 def test_R_B_03_a_business_sends_only_after_accepting_the_policy(reg: Env) -> None:
     t = reg.tenant(accept_policy=False)
     t.consent(PHONE)
