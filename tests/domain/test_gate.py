@@ -113,6 +113,11 @@ def test_R_FCC_03_second_confirmation_and_late_confirmation_are_dropped() -> Non
     assert late.codes == ("confirmation_too_late",)
 
 
+def test_R_E_03_a_number_the_carrier_reported_unknown_or_landline_is_not_texted() -> None:
+    assert decide(not_sms_capable="landline").codes == ("number_not_sms_capable",)
+    assert decide(not_sms_capable="invalid").reasons[0].rule == "R-E-03"
+
+
 def test_R_K_02_under_review_holds_proactive_sends_but_not_replies_in_the_thread() -> None:
     assert decide(under_review=True).codes == ("under_review",)
     assert decide(

@@ -123,7 +123,21 @@ def test_R_E_03_invalid_and_landline_numbers_are_marked_and_blocked_after(
     assert (got.status, got.error_code, got.attempts) == ("undelivered", code, 1)
     assert suppression_reasons(env, t.id, PATIENT) == [reason]
     again = t.send(PATIENT).json()
-    assert again["status"] == "blocked"
+    assert again["status"] == "blocked" and again["reasons"] == ["number_not_sms_capable"]
+    # Re-verified: fresh consent from the person, captured after the report, lifts it.
+    env.clock.advance(timedelta(minutes=1))
+    r = t.post(
+        "/v1/consents",
+        {
+            "phone": PATIENT,
+            "scope": "informational",
+            "method": "web_form",
+            "captured_at": env.clock.now().isoformat(),
+            "evidence": {"ip": "203.0.113.9", "user_agent": "x"},
+        },
+    )
+    assert r.status_code == 201
+    assert suppression_reasons(env, t.id, PATIENT) == []
 
 
 def test_R_E_02_a_transient_failure_is_retried_with_backoff_then_delivered(env: Env) -> None:

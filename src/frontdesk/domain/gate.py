@@ -83,6 +83,7 @@ class ContactFacts:
     last_inbound_at: datetime | None = None
     first_message: bool = True
     recent: tuple[RecentSend, ...] = ()
+    not_sms_capable: str | None = None  # "invalid" (30005) or "landline" (30006), R-E-03
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +270,22 @@ def rule_not_opted_out(ctx: _Ctx) -> Reason | None:
     )
 
 
+def rule_sms_capable(ctx: _Ctx) -> Reason | None:
+    """R-E-03: stop sending to a number the carrier reported unknown (30005) or a landline
+    (30006); a reassigned or disconnected number's old consent is void (R-D-03, T-20)."""
+    status = ctx.facts.contact.not_sms_capable
+    if status is None or ctx.request.category in COMPLIANCE_REPLIES:
+        return None
+    what = "unknown or out of service" if status == "invalid" else "a landline"
+    return _reason(
+        ReasonCode.NUMBER_NOT_SMS_CAPABLE,
+        "R-E-03",
+        f"The carrier reported this number as {what}; texts to it are stopped.",
+        "Confirm the number with the contact and record fresh consent captured after the "
+        "carrier's report.",
+    )
+
+
 def rule_not_under_review(ctx: _Ctx) -> Reason | None:
     """R-K-02: while a reply that may be an opt-out awaits a person, proactive sends are held."""
     if not ctx.facts.contact.under_review:
@@ -425,6 +442,7 @@ RULES: tuple[Rule, ...] = (
     rule_campaign_approved,
     rule_category_in_campaign,
     rule_not_opted_out,
+    rule_sms_capable,
     rule_not_under_review,
     rule_compliance_reply,
     rule_consent,

@@ -27,6 +27,9 @@ from frontdesk.storage.models import ConsentEventRow, Suppression
 from frontdesk.storage.uow import TenantScope
 
 RECIPIENT_SUPPRESSIONS = ("opt_out", "carrier_opt_out", "review_expired")
+# R-E-03 / R-D-03: a carrier's "unknown number" or "landline" report is lifted by fresh
+# consent from the person captured after the report (the number was re-verified).
+LINE_SUPPRESSIONS = ("carrier_invalid", "carrier_landline")
 
 
 def to_domain(rows: Iterable[ConsentEventRow]) -> list[ConsentEvent]:
@@ -112,7 +115,9 @@ def lift_recipient_opt_outs(
 ) -> list[Suppression]:
     lifted = []
     for sup in scope.active_suppressions(e164):
-        if sup.reason in RECIPIENT_SUPPRESSIONS and sup.created_at <= captured_at:
+        if (
+            sup.reason in RECIPIENT_SUPPRESSIONS or sup.reason in LINE_SUPPRESSIONS
+        ) and sup.created_at <= captured_at:
             sup.lifted_at = now
             sup.lifted_by = by
             lifted.append(sup)

@@ -119,6 +119,20 @@ def _recent(rows: Sequence[tuple[datetime, str, str | None]]) -> tuple[gate.Rece
     )
 
 
+# R-E-03: the carrier said the number cannot take texts (30005 unknown, 30006 landline).
+LINE_SUPPRESSIONS: dict[str, str] = {"carrier_invalid": "invalid", "carrier_landline": "landline"}
+
+
+def _opt_outs(suppressions: Sequence[Suppression]) -> list[Suppression]:
+    return [s for s in suppressions if s.reason not in LINE_SUPPRESSIONS]
+
+
+def _line_status(suppressions: Sequence[Suppression]) -> str | None:
+    return next(
+        (LINE_SUPPRESSIONS[s.reason] for s in suppressions if s.reason in LINE_SUPPRESSIONS), None
+    )
+
+
 def _suppression_scope(suppressions: Sequence[Suppression]) -> str:
     if suppressions and all(s.scope == "marketing" for s in suppressions):
         return "marketing"
@@ -157,8 +171,9 @@ def gather(
         )
     )
     contact = gate.ContactFacts(
-        opted_out=bool(suppressions),
-        opted_out_scope=_suppression_scope(suppressions),
+        opted_out=bool(_opt_outs(suppressions)),
+        opted_out_scope=_suppression_scope(_opt_outs(suppressions)),
+        not_sms_capable=_line_status(suppressions),
         under_review=bool(scope.pending_reviews(e164)),
         consent=consent,
         confirmations_for_revocation=confirmations,
@@ -275,8 +290,9 @@ class BatchFacts:
         )
         row = rec.contact
         contact = gate.ContactFacts(
-            opted_out=bool(rec.suppressions),
-            opted_out_scope=_suppression_scope(rec.suppressions),
+            opted_out=bool(_opt_outs(rec.suppressions)),
+            opted_out_scope=_suppression_scope(_opt_outs(rec.suppressions)),
+            not_sms_capable=_line_status(rec.suppressions),
             under_review=rec.under_review,
             consent=consent,
             confirmations_for_revocation=confirmations,
