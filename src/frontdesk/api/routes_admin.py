@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse
 
 from frontdesk import errors
 from frontdesk.api import views
-from frontdesk.api.deps import AdminUoW, AppContainer, TenantCaller
+from frontdesk.api.deps import AdminUoW, AppContainer, Caller, TenantCaller
 from frontdesk.api.schemas import NoteText, NumberIn, ReasonText, TenantIn
+from frontdesk.bootstrap import Container
 from frontdesk.services import registration, tenants
 
 router = APIRouter()
@@ -75,20 +76,21 @@ def own_tenant(caller: TenantCaller) -> dict[str, Any]:
 
 @router.post("/v1/numbers", status_code=201, tags=["numbers"])
 def add_number(body: NumberIn, caller: TenantCaller, c: AppContainer) -> JSONResponse:
-    if body.provider != c.provider.name:
+    return link_number(caller, c, body.number, body.provider, body.campaign_id)
+
+
+def link_number(
+    caller: Caller, c: Container, number: str, provider: str, campaign_id: str | None
+) -> JSONResponse:
+    """Register a sending number (or relink one the tenant has); 201 when it is new."""
+    if provider != c.provider.name:
         raise errors.invalid(
             "provider",
             "unknown_provider",
             f"provider must be {c.provider.name!r} on this deployment",
         )
     row, created = registration.link_number(
-        caller.uow,
-        caller.tenant.id,
-        body.number,
-        body.provider,
-        body.campaign_id,
-        c.clock.now(),
-        caller.actor,
+        caller.uow, caller.tenant.id, number, provider, campaign_id, c.clock.now(), caller.actor
     )
     caller.uow.commit()
     return JSONResponse(

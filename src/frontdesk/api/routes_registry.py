@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from frontdesk import errors
+from frontdesk.api import routes_admin
 from frontdesk.api.deps import AdminUoW, AppContainer, TenantCaller
 from frontdesk.api.schemas import iso
 from frontdesk.domain import campaigns as domain
@@ -269,31 +270,8 @@ def link_campaign_number(
     """Link a sending number (new or already the tenant's) to this campaign; the same
     as ``POST /v1/numbers`` with ``campaign_id``. 201 when the number is new."""
     registration.get_campaign(caller.scope, campaign_id)
-    provider = body.provider or c.provider.name
-    if provider != c.provider.name:
-        raise errors.invalid(
-            "provider",
-            "unknown_provider",
-            f"provider must be {c.provider.name!r} on this deployment",
-        )
-    row, created = registration.link_number(
-        caller.uow,
-        caller.tenant.id,
-        body.number,
-        provider,
-        campaign_id,
-        c.clock.now(),
-        caller.actor,
-    )
-    caller.uow.commit()
-    return JSONResponse(
-        {
-            "id": row.id,
-            "number": row.number,
-            "provider": row.provider,
-            "campaign_id": row.campaign_id,
-        },
-        status_code=201 if created else 200,
+    return routes_admin.link_number(
+        caller, c, body.number, body.provider or c.provider.name, campaign_id
     )
 
 
