@@ -139,6 +139,34 @@ def _suppression_scope(suppressions: Sequence[Suppression]) -> str:
     return "all"
 
 
+def _contact_facts(
+    suppressions: Sequence[Suppression],
+    under_review: bool,
+    consent: ConsentState,
+    confirmations: int,
+    row: Contact | None,
+    *,
+    first_message: bool,
+    recent: tuple[gate.RecentSend, ...],
+) -> gate.ContactFacts:
+    """The one place that turns a recipient's rows into the gate's ContactFacts."""
+    opt_outs = _opt_outs(suppressions)
+    return gate.ContactFacts(
+        opted_out=bool(opt_outs),
+        opted_out_scope=_suppression_scope(opt_outs),
+        not_sms_capable=_line_status(suppressions),
+        under_review=under_review,
+        consent=consent,
+        confirmations_for_revocation=confirmations,
+        state=row.state if row else None,
+        postal_code=row.postal_code if row else None,
+        timezone=row.timezone if row else None,
+        last_inbound_at=row.last_inbound_at if row else None,
+        first_message=first_message,
+        recent=recent,
+    )
+
+
 def gather(
     scope: TenantScope,
     tenant: Tenant,
@@ -170,17 +198,12 @@ def gather(
             e164, at - WINDOW, at + WINDOW, exclude_message_id, skip_categories=UNCOUNTED
         )
     )
-    contact = gate.ContactFacts(
-        opted_out=bool(_opt_outs(suppressions)),
-        opted_out_scope=_suppression_scope(_opt_outs(suppressions)),
-        not_sms_capable=_line_status(suppressions),
-        under_review=bool(scope.pending_reviews(e164)),
-        consent=consent,
-        confirmations_for_revocation=confirmations,
-        state=row.state if row else None,
-        postal_code=row.postal_code if row else None,
-        timezone=row.timezone if row else None,
-        last_inbound_at=row.last_inbound_at if row else None,
+    contact = _contact_facts(
+        suppressions,
+        bool(scope.pending_reviews(e164)),
+        consent,
+        confirmations,
+        row,
         first_message=not scope.has_outbound_to(e164, exclude_message_id),
         recent=recent,
     )
@@ -289,17 +312,12 @@ class BatchFacts:
             ]
         )
         row = rec.contact
-        contact = gate.ContactFacts(
-            opted_out=bool(_opt_outs(rec.suppressions)),
-            opted_out_scope=_suppression_scope(_opt_outs(rec.suppressions)),
-            not_sms_capable=_line_status(rec.suppressions),
-            under_review=rec.under_review,
-            consent=consent,
-            confirmations_for_revocation=confirmations,
-            state=row.state if row else None,
-            postal_code=row.postal_code if row else None,
-            timezone=row.timezone if row else None,
-            last_inbound_at=row.last_inbound_at if row else None,
+        contact = _contact_facts(
+            rec.suppressions,
+            rec.under_review,
+            consent,
+            confirmations,
+            row,
             first_message=not self._has_outbound(rec, excl),
             recent=recent,
         )
