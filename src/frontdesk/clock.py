@@ -31,3 +31,10 @@ class FixedClock:
 
     def advance(self, delta: timedelta) -> None:
         self._at += delta
+
+
+def rfc3339(moment: datetime | None) -> str | None:
+    """RFC 3339 in UTC with a ``Z`` suffix, as every response renders times (api.md)."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

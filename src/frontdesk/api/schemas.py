@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from frontdesk.clock import rfc3339
 from frontdesk.domain.messages import PUBLIC_CATEGORIES, Category
 
 MAX_BODY = 1600
@@ -116,7 +116,4 @@ class ReviewDecisionIn(Strict):
     decision: Literal["opt_out", "keep"]
 
 
-def iso(dt: datetime | None) -> str | None:
-    if dt is None:
-        return None
-    return dt.isoformat().replace("+00:00", "Z")
+iso = rfc3339

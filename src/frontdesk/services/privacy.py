@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from frontdesk import errors
+from frontdesk.clock import rfc3339
 from frontdesk.domain.consent import Scope, fold, scope_for
 from frontdesk.domain.messages import Category
 from frontdesk.services import consents
@@ -54,10 +55,6 @@ RETAINED = (
 )
 
 
-def _iso(at: datetime | None) -> str | None:
-    return at.isoformat() if at is not None else None
-
-
 def _consent_event(e: ConsentEventRow) -> dict[str, Any]:
     return {
         "id": e.id,
@@ -69,8 +66,8 @@ def _consent_event(e: ConsentEventRow) -> dict[str, Any]:
         "limited_to": e.limited_to,
         "evidence": e.evidence,
         "source": e.source,
-        "captured_at": _iso(e.captured_at),
-        "recorded_at": _iso(e.recorded_at),
+        "captured_at": rfc3339(e.captured_at),
+        "recorded_at": rfc3339(e.recorded_at),
     }
 
 
@@ -81,8 +78,8 @@ def _suppression(s: Suppression) -> dict[str, Any]:
         "scope": s.scope,
         "source": s.source,
         "note": s.note,
-        "created_at": _iso(s.created_at),
-        "lifted_at": _iso(s.lifted_at),
+        "created_at": rfc3339(s.created_at),
+        "lifted_at": rfc3339(s.lifted_at),
         "lifted_by": s.lifted_by,
     }
 
@@ -94,7 +91,7 @@ def _event(e: MessageEvent) -> dict[str, Any]:
         "provider_message_id": e.provider_message_id,
         "error_code": e.error_code,
         "detail": e.detail,
-        "at": _iso(e.at),
+        "at": rfc3339(e.at),
     }
 
 
@@ -109,10 +106,10 @@ def _message(m: Message, events: Iterable[MessageEvent]) -> dict[str, Any]:
         "status": m.status,
         "reasons": [r.get("code") for r in m.reasons or [] if isinstance(r, dict)],
         "segments": m.segments,
-        "send_at": _iso(m.send_at),
-        "handed_off_at": _iso(m.handed_off_at),
+        "send_at": rfc3339(m.send_at),
+        "handed_off_at": rfc3339(m.handed_off_at),
         "error_code": m.error_code,
-        "created_at": _iso(m.created_at),
+        "created_at": rfc3339(m.created_at),
         "events": [_event(e) for e in events],
     }
 
@@ -126,14 +123,14 @@ def _inbound(i: InboundMessage) -> dict[str, Any]:
         "classification": i.classification,
         "intent": i.intent,
         "actions": i.actions,
-        "received_at": _iso(i.received_at),
+        "received_at": rfc3339(i.received_at),
     }
 
 
 def _audit(a: AuditEntry) -> dict[str, Any]:
     return {
         "seq": a.seq,
-        "at": _iso(a.at),
+        "at": rfc3339(a.at),
         "actor": a.actor,
         "action": a.action,
         "subject": a.subject,
@@ -165,7 +162,7 @@ def consent_proof(
         entry: dict[str, Any] = {
             "message_id": m.id,
             "category": m.category,
-            "sent_at": _iso(at),
+            "sent_at": rfc3339(at),
             "scope_needed": needed.value if needed else None,
         }
         if needed is None:
@@ -251,16 +248,16 @@ def export(scope: TenantScope, e164: str, now: datetime) -> dict[str, Any]:
             "timezone": contact.timezone,
             "postal_code": contact.postal_code,
             "state": contact.state,
-            "last_inbound_at": _iso(contact.last_inbound_at),
-            "created_at": _iso(contact.created_at),
-            "updated_at": _iso(contact.updated_at),
+            "last_inbound_at": rfc3339(contact.last_inbound_at),
+            "created_at": rfc3339(contact.created_at),
+            "updated_at": rfc3339(contact.updated_at),
         },
         "consent": {
             "events": [_consent_event(e) for e in ledger],
             "current": {
                 "informational": state.informational.granted,
                 "marketing": state.marketing.granted and state.marketing.written,
-                "revoked_at": _iso(state.revoked_at),
+                "revoked_at": rfc3339(state.revoked_at),
             },
         },
         "consent_proof": consent_proof(ledger, msgs),
@@ -273,8 +270,8 @@ def export(scope: TenantScope, e164: str, now: datetime) -> dict[str, Any]:
                 "id": r.id,
                 "inbound_id": r.inbound_id,
                 "status": r.status,
-                "deadline": _iso(r.deadline),
-                "decided_at": _iso(r.decided_at),
+                "deadline": rfc3339(r.deadline),
+                "decided_at": rfc3339(r.decided_at),
                 "decided_by": r.decided_by,
             }
             for r in reviews
@@ -282,7 +279,7 @@ def export(scope: TenantScope, e164: str, now: datetime) -> dict[str, Any]:
         "appointments": [
             {
                 "id": a.id,
-                "starts_at": _iso(a.starts_at),
+                "starts_at": rfc3339(a.starts_at),
                 "service": a.service,
                 "status": a.status,
                 "proposed_time": a.proposed_time,
@@ -290,7 +287,8 @@ def export(scope: TenantScope, e164: str, now: datetime) -> dict[str, Any]:
             for a in appointments
         ],
         "calls": [
-            {"id": c.id, "at": _iso(c.at), "status": c.status, "outcome": c.outcome} for c in calls
+            {"id": c.id, "at": rfc3339(c.at), "status": c.status, "outcome": c.outcome}
+            for c in calls
         ],
         "conversation": None
         if conversation is None
@@ -299,8 +297,8 @@ def export(scope: TenantScope, e164: str, now: datetime) -> dict[str, Any]:
             "state": conversation.state,
             "language": conversation.language,
             "data": conversation.data,
-            "last_inbound_at": _iso(conversation.last_inbound_at),
-            "last_outbound_at": _iso(conversation.last_outbound_at),
+            "last_inbound_at": rfc3339(conversation.last_inbound_at),
+            "last_outbound_at": rfc3339(conversation.last_outbound_at),
         },
         "audit": [_audit(a) for a in audit],
     }
