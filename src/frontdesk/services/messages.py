@@ -16,7 +16,7 @@ from frontdesk.domain.reasons import Reason
 from frontdesk.ids import new_id
 from frontdesk.services import facts as facts_service
 from frontdesk.services.contacts import ensure_contact
-from frontdesk.storage.models import Message, MessageEvent, Tenant
+from frontdesk.storage.models import Message, Tenant
 from frontdesk.storage.uow import LIVE_EXCLUDED, TenantScope
 
 
@@ -223,15 +223,7 @@ def submit(
     scope.add(msg)
     if batch is not None and decision.e164 is not None and msg.status not in LIVE_EXCLUDED:
         batch.note_sent(decision.e164, msg.id, msg.send_at, now, msg.category, msg.subject)
-    scope.add(
-        MessageEvent(
-            tenant_id=scope.tenant_id,
-            message_id=msg.id,
-            status=msg.status,
-            detail={"reasons": list(decision.codes), "stage": "accept"},
-            at=now,
-        )
-    )
+    scope.add_event(msg.id, msg.status, now, {"reasons": list(decision.codes), "stage": "accept"})
     scope.audit(
         now,
         actor,
@@ -259,14 +251,6 @@ def cancel(scope: TenantScope, message_id: str, now: datetime, actor: str) -> Me
         )
     msg.status = "canceled"
     msg.updated_at = now
-    scope.add(
-        MessageEvent(
-            tenant_id=scope.tenant_id,
-            message_id=msg.id,
-            status="canceled",
-            detail={"by": actor},
-            at=now,
-        )
-    )
+    scope.add_event(msg.id, "canceled", now, {"by": actor})
     scope.audit(now, actor, "message.canceled", msg.id, {})
     return msg

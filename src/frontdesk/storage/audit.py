@@ -6,15 +6,16 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, select, text
 from sqlalchemy.orm import Session
 
-from frontdesk.storage import txmemo
+from frontdesk.storage import appends, txmemo
 from frontdesk.storage.models import AuditEntry
 
 GENESIS = "0" * 64
+AUDIT_TABLE = cast(Table, AuditEntry.__table__)
 
 
 def _canonical(
@@ -77,31 +78,33 @@ def append(
     action: str,
     subject: str | None,
     data: dict[str, Any],
-) -> AuditEntry:
+) -> None:
     """Append one entry to the tenant's chain (design.md, guarantee 3).
 
-    The entry is added, not flushed: it reaches the database with the
-    transaction's next flush, in seq order (the unit of work inserts pending rows
-    of one table in the order they were added).
+    The entry is queued (:mod:`frontdesk.storage.appends`), not built as an ORM
+    object: it reaches the database before the transaction's next statement or
+    its commit, in seq order.
     """
     head_seq, prev = _head(session, tenant_id)
     seq = head_seq + 1
     data = json.loads(json.dumps(data, default=str))
     digest = entry_hash(prev, seq, at, actor, action, subject, data)
-    entry = AuditEntry(
-        tenant_id=tenant_id,
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        subject=subject,
-        data=data,
-        prev_hash=prev,
-        hash=digest,
+    appends.add(
+        session,
+        AUDIT_TABLE,
+        {
+            "tenant_id": tenant_id,
+            "seq": seq,
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "data": data,
+            "prev_hash": prev,
+            "hash": digest,
+        },
     )
-    session.add(entry)
     txmemo.memo(session, "audit_heads")[tenant_id] = (seq, digest)
-    return entry
 
 
 @dataclass(frozen=True)

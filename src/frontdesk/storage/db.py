@@ -151,9 +151,16 @@ class Database:
     def dialect(self) -> str:
         return self.write_engine.dialect.name
 
+    def __post_init__(self) -> None:
+        # One factory per engine: building a sessionmaker sets up its event dispatch,
+        # which cost more than a whole short request (issue 4).
+        self._factories = {
+            True: sessionmaker(bind=self.write_engine, expire_on_commit=False, autoflush=True),
+            False: sessionmaker(bind=self.read_engine, expire_on_commit=False, autoflush=True),
+        }
+
     def sessionmaker(self, *, write: bool = True) -> sessionmaker[Session]:
-        engine = self.write_engine if write else self.read_engine
-        return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+        return self._factories[write]
 
     def dispose(self) -> None:
         self.write_engine.dispose()

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, func, select, text, update
+from sqlalchemy import Row, Table, func, select, text, update
 from sqlalchemy.orm import Session
 
-from frontdesk.storage import audit
+from frontdesk.storage import appends, audit
 from frontdesk.storage.audit import Verification
 from frontdesk.storage.db import Database
 from frontdesk.storage.models import (
@@ -34,6 +34,7 @@ from frontdesk.storage.models import (
 
 # Statuses that do not count as a message sent or on its way (caps, first message).
 LIVE_EXCLUDED = ("blocked", "canceled")
+EVENT_TABLE = cast(Table, MessageEvent.__table__)
 IN_CHUNK = 500  # numbers per IN (...) list: far below SQLite's and PostgreSQL's limits
 
 
@@ -57,6 +58,33 @@ class TenantScope:
 
     def flush(self) -> None:
         self.session.flush()
+
+    def add_event(
+        self,
+        message_id: str,
+        status: str,
+        at: datetime,
+        detail: dict[str, Any] | None = None,
+        *,
+        provider: str | None = None,
+        provider_message_id: str | None = None,
+        error_code: str | None = None,
+    ) -> None:
+        """Queue one row of a message's history (append-only; written in bulk, see appends)."""
+        appends.add(
+            self.session,
+            EVENT_TABLE,
+            {
+                "tenant_id": self.tenant_id,
+                "message_id": message_id,
+                "status": status,
+                "provider": provider,
+                "provider_message_id": provider_message_id,
+                "error_code": error_code,
+                "detail": detail or {},
+                "at": at,
+            },
+        )
 
     # contacts ---------------------------------------------------------------
     def contact(self, phone: str) -> Contact | None:
@@ -427,8 +455,8 @@ class TenantScope:
     # audit ---------------------------------------------------------------
     def audit(
         self, at: datetime, actor: str, action: str, subject: str | None, data: dict[str, Any]
-    ) -> AuditEntry:
-        return audit.append(self.session, self.tenant_id, at, actor, action, subject, data)
+    ) -> None:
+        audit.append(self.session, self.tenant_id, at, actor, action, subject, data)
 
     def audit_entries(
         self, since: datetime | None, limit: int, offset: int
