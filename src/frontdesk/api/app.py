@@ -21,6 +21,7 @@ from frontdesk.api import (
     routes_twilio,
     routes_voice,
 )
+from frontdesk.api.group_commit import SendCommitter
 from frontdesk.bootstrap import Container
 from frontdesk.web import routes as web_routes
 
@@ -32,6 +33,7 @@ the fix. Reason codes are stable strings (see `api.md`)."""
 
 def create_app(container: Container, *, start_worker: bool | None = None) -> FastAPI:
     run_worker = container.embedded_worker if start_worker is None else start_worker
+    committer = SendCommitter(container)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -40,12 +42,14 @@ def create_app(container: Container, *, start_worker: bool | None = None) -> Fas
         try:
             yield
         finally:
+            committer.stop()
             container.worker.stop()
 
     app = FastAPI(
         title="Frontdesk", version=__version__, description=DESCRIPTION, lifespan=lifespan
     )
     app.state.container = container
+    app.state.send_committer = committer
     problems.install(app)
     for module in (
         routes_admin,

@@ -16,7 +16,8 @@ from frontdesk.storage.models import Tenant
 from frontdesk.storage.uow import TenantScope, UnitOfWork
 
 
-def container(request: Request) -> Container:
+async def container(request: Request) -> Container:
+    """Async on purpose: a plain attribute read must not cost a thread-pool hop per request."""
     c: Container = request.app.state.container
     return c
 
@@ -67,6 +68,20 @@ def tenant_caller(
     return Caller(tenant=tenant, scope=unit.tenant(tenant.id), uow=unit)
 
 
+async def tenant_token(
+    c: Annotated[Container, Depends(container)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> str:
+    """The bearer token of a tenant route, checked for shape only (no database): routes
+    that look the key up themselves (the group-committed single send) use it."""
+    token = _bearer(authorization)
+    if token is None:
+        raise _unauthorized("Send 'Authorization: Bearer <api key>'.")
+    if c.settings.admin_token and secrets.compare_digest(token, c.settings.admin_token):
+        raise AppError(403, "Forbidden", "This route needs a tenant API key, not the admin token.")
+    return token
+
+
 def admin_caller(
     unit: Annotated[UnitOfWork, Depends(uow)],
     c: Annotated[Container, Depends(container)],
@@ -83,6 +98,7 @@ def admin_caller(
 
 
 TenantCaller = Annotated[Caller, Depends(tenant_caller)]
+TenantToken = Annotated[str, Depends(tenant_token)]
 AdminUoW = Annotated[UnitOfWork, Depends(admin_caller)]
 AppContainer = Annotated[Container, Depends(container)]
 UoWDep = Annotated[UnitOfWork, Depends(uow)]

@@ -6,13 +6,15 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, ValidationError
 
 from frontdesk import errors
 from frontdesk.api import views
-from frontdesk.api.deps import AppContainer, Caller, TenantCaller
+from frontdesk.api.deps import AppContainer, Caller, TenantCaller, TenantToken
+from frontdesk.api.group_commit import SendCommitter
 from frontdesk.api.problems import _validation_errors
 from frontdesk.api.schemas import BatchIn, MessageIn
 from frontdesk.bootstrap import Container
@@ -25,11 +27,7 @@ from frontdesk.services.contacts import e164_or_422
 router = APIRouter()
 
 
-def _media_reasons(caller: Caller, c: Container, urls: tuple[str, ...]) -> tuple[Reason, ...]:
-    """Check media URLs (R-S-02) before the decision; releases the write lock first."""
-    if not urls:
-        return ()
-    caller.uow.commit()  # nothing written yet: never hold the SQLite write lock over the network
+def _check_media(c: Container, urls: tuple[str, ...]) -> tuple[Reason, ...]:
     with httpx.Client(timeout=media_check.DEFAULT_TIMEOUT) as client:
         return tuple(
             media_check.check_media(
@@ -39,6 +37,14 @@ def _media_reasons(caller: Caller, c: Container, urls: tuple[str, ...]) -> tuple
                 allow_insecure_loopback=c.settings.media_allow_insecure_loopback,
             )
         )
+
+
+def _media_reasons(caller: Caller, c: Container, urls: tuple[str, ...]) -> tuple[Reason, ...]:
+    """Check media URLs (R-S-02) before the decision; releases the write lock first."""
+    if not urls:
+        return ()
+    caller.uow.commit()  # nothing written yet: never hold the SQLite write lock over the network
+    return _check_media(c, urls)
 
 
 def _command(body: MessageIn, *, strict_number: bool = True) -> messages.SendCommand:
@@ -58,16 +64,16 @@ def _command(body: MessageIn, *, strict_number: bool = True) -> messages.SendCom
 
 
 @router.post("/v1/messages", status_code=201, tags=["messages"])
-def send_message(body: MessageIn, caller: TenantCaller, c: AppContainer) -> JSONResponse:
+async def send_message(
+    body: MessageIn, token: TenantToken, request: Request, c: AppContainer
+) -> JSONResponse:
+    """Validated here; decided and stored by the group committer (api/group_commit.py),
+    which answers once the transaction holding this message has committed."""
     cmd = _command(body)
-    media = _media_reasons(caller, c, cmd.media_urls)
-    submitted = messages.submit(caller.scope, cmd, c.clock.now(), caller.actor, media_reasons=media)
-    caller.uow.commit()
-    if submitted.created:
-        c.worker.wake()
-    return JSONResponse(
-        views.message(submitted.message), status_code=201 if submitted.created else 200
-    )
+    media = await run_in_threadpool(_check_media, c, cmd.media_urls) if cmd.media_urls else ()
+    committer: SendCommitter = request.app.state.send_committer
+    status, message = await committer.send(token, cmd, media)
+    return JSONResponse(message, status_code=status)
 
 
 def _item_error(index: int, exc: ValidationError | errors.AppError) -> dict[str, Any]:
