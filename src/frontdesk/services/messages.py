@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -35,9 +35,16 @@ class SendCommand:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def fingerprint(self) -> str:
-        data = asdict(self)
-        data.pop("idempotency_key")
-        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+        """What an idempotency key stands for: every field but the key, as sorted JSON.
+
+        Stored as ``request_hash``; the encoding must never change, or a retry made
+        across an upgrade would be refused as a different request."""
+        data = {name: getattr(self, name) for name in _FINGERPRINTED}
+        return hashlib.sha256(_FINGERPRINT_JSON.encode(data).encode()).hexdigest()
+
+
+_FINGERPRINTED = tuple(f.name for f in fields(SendCommand) if f.name != "idempotency_key")
+_FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True, default=str)
 
 
 @dataclass(frozen=True)

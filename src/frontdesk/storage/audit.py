@@ -16,6 +16,9 @@ from frontdesk.storage.models import AuditEntry
 
 GENESIS = "0" * 64
 AUDIT_TABLE = cast(Table, AuditEntry.__table__)
+# Built once: json.dumps with options builds a new encoder per call (issue 4).
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+_PLAIN_JSON = json.JSONEncoder(default=str)
 
 
 def _canonical(
@@ -29,7 +32,7 @@ def _canonical(
         "subject": subject,
         "data": data,
     }
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return _CANONICAL_JSON.encode(payload).encode()
 
 
 def entry_hash(
@@ -87,7 +90,7 @@ def append(
     """
     head_seq, prev = _head(session, tenant_id)
     seq = head_seq + 1
-    data = json.loads(json.dumps(data, default=str))
+    data = json.loads(_PLAIN_JSON.encode(data))
     digest = entry_hash(prev, seq, at, actor, action, subject, data)
     appends.add(
         session,
