@@ -139,14 +139,14 @@ def test_a_failure_inside_the_group_fails_only_its_own_request(
     t = env.tenant()
     for n in ("+13055550115", "+13055550116", "+13055550117"):
         t.consent(n)
-    real = messages.submit
+    real = messages.submit_row
 
     def failing(scope: Any, cmd: messages.SendCommand, *a: Any, **kw: Any) -> Any:
         if cmd.to == "+13055550116":
             raise RuntimeError("storage fault")
         return real(scope, cmd, *a, **kw)
 
-    monkeypatch.setattr(messages, "submit", failing)
+    monkeypatch.setattr(messages, "submit_row", failing)
     responses = post_concurrently(
         env, [send(t, "+13055550115"), send(t, "+13055550116"), send(t, "+13055550117")]
     )

@@ -199,7 +199,7 @@ class SendCommitter:
                 batch = messages.prepare_batch(scope, [group[i].cmd for i in indexes], now)
                 for i in indexes:
                     try:
-                        submitted = messages.submit(
+                        accepted = messages.submit_row(
                             scope,
                             group[i].cmd,
                             now,
@@ -211,8 +211,8 @@ class SendCommitter:
                         outcomes[i] = exc
                         continue
                     outcomes[i] = (
-                        201 if submitted.created else 200,
-                        views.message(submitted.message),
+                        201 if accepted.created else 200,
+                        views.message_row(accepted.row),
                     )
             uow.commit()
         return [o if o is not None else RuntimeError("no outcome") for o in outcomes]

@@ -121,10 +121,10 @@ def send_batch(body: BatchIn, caller: TenantCaller, c: AppContainer) -> dict[str
     batch = messages.prepare_batch(caller.scope, [cmd for _, cmd, _ in accepted], now)
     for index, cmd, media in accepted:
         try:
-            submitted = messages.submit(
+            accepted_row = messages.submit_row(
                 caller.scope, cmd, now, caller.actor, media_reasons=media, batch=batch
             )
-            results[index] = views.message(submitted.message)
+            results[index] = views.message_row(accepted_row.row)
         except errors.AppError as exc:
             results[index] = _item_error(index, exc)
     caller.uow.commit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from frontdesk.api.schemas import iso
@@ -39,28 +40,57 @@ def tenant(t: Tenant) -> dict[str, Any]:
 
 
 def message(m: Message) -> dict[str, Any]:
+    return message_row({name: getattr(m, name) for name in _MESSAGE_FIELDS})
+
+
+_MESSAGE_FIELDS = (
+    "id",
+    "to_phone",
+    "from_phone",
+    "body",
+    "media_urls",
+    "category",
+    "subject",
+    "status",
+    "reasons",
+    "warnings",
+    "segments",
+    "encoding",
+    "send_at",
+    "created_at",
+    "updated_at",
+    "attempts",
+    "provider",
+    "provider_message_id",
+    "error_code",
+    "idempotency_key",
+)
+
+
+def message_row(m: Mapping[str, Any]) -> dict[str, Any]:
+    """A message as api.md renders it, from its stored columns."""
     return {
-        "id": m.id,
-        "to": m.to_phone,
-        "from": m.from_phone,
-        "body": m.body,
-        "media_urls": m.media_urls or [],
-        "category": m.category,
-        "subject": m.subject,
-        "status": m.status,
-        "reasons": [r["code"] for r in m.reasons or []],
-        "explanations": m.reasons or [],
-        "warnings": m.warnings or [],
-        "segments": m.segments,
-        "encoding": m.encoding,
-        "send_at": iso(m.send_at),
-        "created_at": iso(m.created_at),
-        "updated_at": iso(m.updated_at),
-        "attempts": m.attempts,
-        "provider": m.provider,
-        "provider_message_id": m.provider_message_id,
-        "error_code": m.error_code,
-        "idempotency_key": m.idempotency_key,
+        "id": m["id"],
+        "to": m["to_phone"],
+        "from": m["from_phone"],
+        "body": m["body"],
+        "media_urls": m["media_urls"] or [],
+        "category": m["category"],
+        "subject": m["subject"],
+        "status": m["status"],
+        "reasons": [r["code"] for r in m["reasons"] or []],
+        "explanations": m["reasons"] or [],
+        "warnings": m["warnings"] or [],
+        "segments": m["segments"],
+        "encoding": m["encoding"],
+        "send_at": iso(m["send_at"]),
+        "created_at": iso(m["created_at"]),
+        "updated_at": iso(m["updated_at"]),
+        "attempts": m["attempts"],
+        "provider": m["provider"],
+        "provider_message_id": m["provider_message_id"],
+        "error_code": m["error_code"],
+        "idempotency_key": m["idempotency_key"],
     }
 
 

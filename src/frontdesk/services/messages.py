@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
@@ -165,6 +165,100 @@ def with_media_reasons(decision: gate.Decision, media_reasons: Sequence[Reason])
     )
 
 
+@dataclass(frozen=True)
+class Accepted:
+    """A submitted message as its stored columns (:func:`submit_row`)."""
+
+    row: Mapping[str, Any]
+    decision: gate.Decision | None
+    created: bool
+
+
+def _idempotent(scope: TenantScope, cmd: SendCommand) -> Message | None:
+    if not cmd.idempotency_key:
+        return None
+    existing = scope.message_by_idempotency_key(cmd.idempotency_key)
+    if existing is not None and existing.request_hash != cmd.fingerprint():
+        raise errors.AppError(
+            409,
+            "Idempotency key reused",
+            "This idempotency_key was used with a different request; use a new key.",
+            [
+                errors.FieldError(
+                    "idempotency_key",
+                    "idempotency_conflict",
+                    "key already used for a different message",
+                )
+            ],
+        )
+    return existing
+
+
+def _accept(
+    scope: TenantScope,
+    cmd: SendCommand,
+    now: datetime,
+    actor: str,
+    media_reasons: Sequence[Reason],
+    batch: facts_service.BatchFacts | None,
+    store: Callable[[dict[str, Any]], None],
+) -> tuple[dict[str, Any], gate.Decision]:
+    """Decide, then ``store`` the message row, and queue its first event and audit entry
+    (after the row: they point at it)."""
+    tenant = scope.tenant()
+    decision, sender = decide(scope, tenant, cmd, now, batch=batch)
+    decision = with_media_reasons(decision, media_reasons)
+    if decision.e164 is not None:
+        if batch is not None:
+            batch.ensure_contact(decision.e164, now)
+        else:
+            ensure_contact(scope, decision.e164, now)
+    row: dict[str, Any] = {
+        "id": new_id("msg"),
+        "tenant_id": scope.tenant_id,
+        "to_phone": decision.e164 or cmd.to[:64],
+        "from_phone": sender,
+        "body": cmd.body,
+        "media_urls": list(cmd.media_urls),
+        "category": cmd.category.value,
+        "subject": cmd.subject,
+        "status": decision.status.value,
+        "reasons": [r.as_dict() for r in decision.reasons],
+        "warnings": [r.as_dict() for r in decision.warnings],
+        "segments": decision.segments,
+        "encoding": decision.encoding,
+        "send_at": decision.send_at,
+        "idempotency_key": cmd.idempotency_key,
+        "request_hash": cmd.fingerprint(),
+        "provider": None,
+        "provider_message_id": None,
+        "error_code": None,
+        "attempts": 0,
+        "revocation_at": cmd.revocation_at,
+        "appointment_starts_at": cmd.appointment_starts_at,
+        "created_at": now,
+        "updated_at": now,
+    }
+    store(row)
+    status = row["status"]
+    if batch is not None and decision.e164 is not None and status not in LIVE_EXCLUDED:
+        batch.note_sent(decision.e164, row["id"], row["send_at"], now, row["category"], cmd.subject)
+    scope.add_event(row["id"], status, now, {"reasons": list(decision.codes), "stage": "accept"})
+    scope.audit(
+        now,
+        actor,
+        "message.blocked" if not decision.allowed else "message.accepted",
+        row["id"],
+        {
+            "category": row["category"],
+            "status": status,
+            "reasons": list(decision.codes),
+            "to": row["to_phone"][-4:],
+        },
+    )
+    return row, decision
+
+
 def submit(
     scope: TenantScope,
     cmd: SendCommand,
@@ -179,71 +273,36 @@ def submit(
     With ``batch`` (from :func:`prepare_batch`) the facts come from the batch and
     the stored message is noted in it, so a later command of the same batch to the
     same number counts it (R-Q-04 caps, first-message rules)."""
-    if cmd.idempotency_key:
-        existing = scope.message_by_idempotency_key(cmd.idempotency_key)
-        if existing is not None:
-            if existing.request_hash != cmd.fingerprint():
-                raise errors.AppError(
-                    409,
-                    "Idempotency key reused",
-                    "This idempotency_key was used with a different request; use a new key.",
-                    [
-                        errors.FieldError(
-                            "idempotency_key",
-                            "idempotency_conflict",
-                            "key already used for a different message",
-                        )
-                    ],
-                )
-            return Submitted(existing, None, created=False)
-    tenant = scope.tenant()
-    decision, sender = decide(scope, tenant, cmd, now, batch=batch)
-    decision = with_media_reasons(decision, media_reasons)
-    if decision.e164 is not None:
-        if batch is not None:
-            batch.ensure_contact(decision.e164, now)
-        else:
-            ensure_contact(scope, decision.e164, now)
-    msg = Message(
-        id=new_id("msg"),
-        tenant_id=scope.tenant_id,
-        to_phone=decision.e164 or cmd.to[:64],
-        from_phone=sender,
-        body=cmd.body,
-        media_urls=list(cmd.media_urls),
-        category=cmd.category.value,
-        subject=cmd.subject,
-        status=decision.status.value,
-        reasons=[r.as_dict() for r in decision.reasons],
-        warnings=[r.as_dict() for r in decision.warnings],
-        segments=decision.segments,
-        encoding=decision.encoding,
-        send_at=decision.send_at,
-        idempotency_key=cmd.idempotency_key,
-        request_hash=cmd.fingerprint(),
-        attempts=0,
-        revocation_at=cmd.revocation_at,
-        appointment_starts_at=cmd.appointment_starts_at,
-        created_at=now,
-        updated_at=now,
-    )
-    scope.add(msg)
-    if batch is not None and decision.e164 is not None and msg.status not in LIVE_EXCLUDED:
-        batch.note_sent(decision.e164, msg.id, msg.send_at, now, msg.category, msg.subject)
-    scope.add_event(msg.id, msg.status, now, {"reasons": list(decision.codes), "stage": "accept"})
-    scope.audit(
-        now,
-        actor,
-        "message.blocked" if not decision.allowed else "message.accepted",
-        msg.id,
-        {
-            "category": msg.category,
-            "status": msg.status,
-            "reasons": list(decision.codes),
-            "to": msg.to_phone[-4:],
-        },
-    )
-    return Submitted(msg, decision, created=True)
+    existing = _idempotent(scope, cmd)
+    if existing is not None:
+        return Submitted(existing, None, created=False)
+    stored: list[Message] = []
+
+    def add(row: dict[str, Any]) -> None:
+        stored.append(Message(**row))
+        scope.add(stored[0])
+
+    _, decision = _accept(scope, cmd, now, actor, media_reasons, batch, add)
+    return Submitted(stored[0], decision, created=True)
+
+
+def submit_row(
+    scope: TenantScope,
+    cmd: SendCommand,
+    now: datetime,
+    actor: str,
+    *,
+    media_reasons: Sequence[Reason] = (),
+    batch: facts_service.BatchFacts | None = None,
+) -> Accepted:
+    """:func:`submit` for callers that only render the result (the batch route and the
+    group-committed single send): the row is queued and bulk-written
+    (``storage.appends``) instead of becoming an ORM object (issue 4)."""
+    existing = _idempotent(scope, cmd)
+    if existing is not None:
+        return Accepted(scope.message_row(existing), None, created=False)
+    row, decision = _accept(scope, cmd, now, actor, media_reasons, batch, scope.queue_message)
+    return Accepted(row, decision, created=True)
 
 
 def cancel(scope: TenantScope, message_id: str, now: datetime, actor: str) -> Message:

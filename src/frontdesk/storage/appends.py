@@ -43,18 +43,24 @@ def pending(session: Session) -> int:
 
 
 def write(session: Session) -> None:
-    """Write every queued row now, table by table in first-queued order, keeping row order."""
+    """Write every queued row now, parent tables first, keeping each table's row order."""
     queued: dict[Table, list[dict[str, Any]]] | None = session.info.pop(_KEY, None)
     if not queued:
         return
     conn = session.connection()
-    for table, rows in queued.items():
+    for table in sorted(queued, key=_dependency_rank):
+        rows = queued[table]
         start = 0
         # executemany needs one key set per statement; rows of a table nearly always share it.
         for end in range(1, len(rows) + 1):
             if end == len(rows) or rows[end].keys() != rows[start].keys():
                 conn.execute(insert(table), rows[start:end])
                 start = end
+
+
+def _dependency_rank(table: Table) -> int:
+    """Parents before children (a queued message before the events that point at it)."""
+    return table.metadata.sorted_tables.index(table)
 
 
 def discard(session: Session) -> None:

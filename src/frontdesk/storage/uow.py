@@ -35,6 +35,7 @@ from frontdesk.storage.models import (
 # Statuses that do not count as a message sent or on its way (caps, first message).
 LIVE_EXCLUDED = ("blocked", "canceled")
 EVENT_TABLE = cast(Table, MessageEvent.__table__)
+MESSAGE_TABLE = cast(Table, Message.__table__)
 IN_CHUNK = 500  # numbers per IN (...) list: far below SQLite's and PostgreSQL's limits
 
 
@@ -58,6 +59,17 @@ class TenantScope:
 
     def flush(self) -> None:
         self.session.flush()
+
+    def queue_message(self, row: dict[str, Any]) -> None:
+        """Queue a new message row (bulk-written, see appends); for callers that need no ORM
+        object back."""
+        if row.get("tenant_id") != self.tenant_id:
+            raise ValueError("row belongs to another tenant")
+        appends.add(self.session, MESSAGE_TABLE, row)
+
+    @staticmethod
+    def message_row(msg: Message) -> dict[str, Any]:
+        return {column.key: getattr(msg, column.key) for column in MESSAGE_TABLE.columns}
 
     def add_event(
         self,
