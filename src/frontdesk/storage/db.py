@@ -59,6 +59,10 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        # Reads of a busy database stay in memory: a 32 MiB page cache per connection and
+        # the file mapped (shared by every connection through the OS page cache).
+        cur.execute("PRAGMA cache_size=-32768")
+        cur.execute("PRAGMA mmap_size=1073741824")
         cur.close()
 
     lock = _FairWriteLock() if immediate else None
