@@ -58,9 +58,19 @@ def write(session: Session) -> None:
                 start = end
 
 
+_RANKS: dict[Table, int] = {}
+
+
 def _dependency_rank(table: Table) -> int:
-    """Parents before children (a queued message before the events that point at it)."""
-    return table.metadata.sorted_tables.index(table)
+    """Parents before children (a queued message before the events that point at it).
+
+    ``MetaData.sorted_tables`` sorts the whole schema on every call: ranked once."""
+    rank = _RANKS.get(table)
+    if rank is None:
+        for index, known in enumerate(table.metadata.sorted_tables):
+            _RANKS[known] = index
+        rank = _RANKS[table]
+    return rank
 
 
 def discard(session: Session) -> None:
