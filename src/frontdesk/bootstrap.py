@@ -86,6 +86,8 @@ def build(
         idle_seconds=settings.worker_idle_seconds,
     )
     if embedded_worker is None:
+        embedded_worker = settings.embedded_worker
+    if embedded_worker is None:
         embedded_worker = db.dialect == "sqlite"
     return Container(
         settings=settings,

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     worker_batch: int = 100
     worker_idle_seconds: float = 0.2
+    # The delivery worker as a thread inside the API process; None = on for SQLite (the
+    # embedded default), off for PostgreSQL (``frontdesk worker`` processes scale out).
+    embedded_worker: bool | None = None
     review_hours: int = 24
     # New tenants must accept the SMS Messaging Policy before sending (R-B-03), and their
     # numbers need an approved campaign (R-R-01); None = required unless on the simulator.
