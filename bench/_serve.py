@@ -3,8 +3,10 @@
 ``python -m cProfile`` sees only the main thread, which in the server is the event
 loop: the route handlers run in the thread pool and the embedded worker in its own
 thread. Here each new thread gets its own profiler (``threading.setprofile`` enables
-it on the thread's first event) and all of them are merged into one file when the
-server stops on SIGINT (uvicorn's graceful shutdown).
+it on the thread's first event), timed in that thread's CPU time
+(``time.thread_time``: waiting for the GIL or for SQLite's lock costs nothing), and
+all of them are merged into one file when the server stops on SIGINT (uvicorn's
+graceful shutdown).
 
     python bench/_serve.py OUT.prof --host 127.0.0.1 --port 8123   (settings from FRONTDESK_*)
 """
@@ -15,6 +17,7 @@ import cProfile
 import pstats
 import sys
 import threading
+import time
 from types import FrameType
 from typing import Any
 
@@ -22,7 +25,7 @@ profiles: list[cProfile.Profile] = []
 
 
 def _start_profiler(_frame: FrameType, _event: str, _arg: Any) -> None:
-    prof = cProfile.Profile()
+    prof = cProfile.Profile(time.thread_time)
     profiles.append(prof)
     prof.enable()
 
@@ -32,7 +35,7 @@ def main() -> None:
     from frontdesk.cli.main import app
 
     threading.setprofile(_start_profiler)
-    main_prof = cProfile.Profile()
+    main_prof = cProfile.Profile(time.thread_time)
     main_prof.enable()
     try:
         app(["serve", "--no-seed", *rest])

@@ -97,7 +97,9 @@ def serve(
             'to opt out.", "category": "appointment_reminder"}\'',
             soft_wrap=True,
         )
-    uvicorn.run(create_app(container), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        create_app(container), host=host, port=port, log_level="warning", access_log=False
+    )
 
 
 @app.command()
