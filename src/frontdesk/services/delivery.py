@@ -39,10 +39,9 @@ from frontdesk.domain.messages import Category, Status
 from frontdesk.providers.base import OutboundSms, Provider, SendResult
 from frontdesk.services import consents, suppressions
 from frontdesk.services import facts as facts_service
-from frontdesk.services import messages as messages_service
 from frontdesk.storage import throughput
-from frontdesk.storage.claims import claim_due
-from frontdesk.storage.models import Message, MessageEvent, Tenant
+from frontdesk.storage.claims import Claimed, MessageUpdates, claim_due_rows, load_message
+from frontdesk.storage.models import Message, Tenant
 from frontdesk.storage.uow import TenantScope, UnitOfWork
 
 log = logging.getLogger("frontdesk.delivery")
@@ -88,12 +87,12 @@ class BatchResult:
     canceled: int = 0
 
 
-def _command(msg: Message) -> messages_service.SendCommand:
-    return messages_service.SendCommand(
+def _request(msg: Message | Claimed) -> gate.MessageRequest:
+    """The gate's view of a stored message (no sender: it was chosen at accept time)."""
+    return gate.MessageRequest(
         to=msg.to_phone,
         body=msg.body,
         category=Category(msg.category),
-        sender=None,
         media_urls=tuple(msg.media_urls or ()),
         subject=msg.subject,
         appointment_starts_at=msg.appointment_starts_at,
@@ -102,17 +101,22 @@ def _command(msg: Message) -> messages_service.SendCommand:
 
 
 def _event(
-    msg: Message, status: str, now: datetime, *, with_provider_id: bool = False, **detail: object
-) -> MessageEvent:
-    return MessageEvent(
-        tenant_id=msg.tenant_id,
-        message_id=msg.id,
-        status=status,
+    scope: TenantScope,
+    msg: Message | Claimed,
+    status: str,
+    now: datetime,
+    *,
+    provider_message_id: str | None = None,
+    **detail: object,
+) -> None:
+    scope.add_event(
+        msg.id,
+        status,
+        now,
+        dict(detail),
         provider=msg.provider,
-        provider_message_id=msg.provider_message_id if with_provider_id else None,
+        provider_message_id=provider_message_id,
         error_code=msg.error_code,
-        detail=dict(detail),
-        at=now,
     )
 
 
@@ -128,30 +132,28 @@ def jitter_draw(message_id: str, attempt: int) -> float:
 
 def recheck(
     uow: UnitOfWork,
-    msg: Message,
+    msg: Message | Claimed,
     now: datetime,
     batch: facts_service.BatchFacts | None = None,
 ) -> gate.Decision:
     """Run the gate again with fresh facts; ``batch`` holds them already read for the
     whole claim (its contacts locked first on PostgreSQL, see :func:`_load_facts`)."""
+    request = _request(msg)
+    if batch is not None:
+        with uow.session.no_autoflush:  # see deliver_batch: earlier outcomes are already flushed
+            facts = batch.facts(facts_service.FactsRequest(msg.to_phone, now, msg.id))
+        return gate.evaluate(request, facts, now)
     scope = uow.tenant(msg.tenant_id)
-    if uow.dialect == "postgresql" and batch is None:
+    if uow.dialect == "postgresql":
         scope.lock_contact(msg.to_phone)  # SQLite's BEGIN IMMEDIATE already serialises writers
     tenant = scope.tenant()
-    cmd = _command(msg)
-    request = messages_service._request(cmd)
-    with uow.session.no_autoflush:  # see deliver_batch: earlier outcomes are already flushed
-        if batch is not None:
-            facts = batch.facts(facts_service.FactsRequest(msg.to_phone, now, msg.id))
-        else:
-            facts = facts_service.gather(
-                scope, tenant, msg.to_phone, now, exclude_message_id=msg.id
-            )
+    with uow.session.no_autoflush:
+        facts = facts_service.gather(scope, tenant, msg.to_phone, now, exclude_message_id=msg.id)
     return gate.evaluate(request, facts, now)
 
 
 def _load_facts(
-    uow: UnitOfWork, rows: Sequence[Message], now: datetime
+    uow: UnitOfWork, rows: Sequence[Claimed], now: datetime
 ) -> dict[str, facts_service.BatchFacts]:
     """Every claimed message's facts, a few queries per tenant instead of ~10 per message.
 
@@ -160,7 +162,7 @@ def _load_facts(
     before this point is read and one arriving later waits for the hand-off
     (guarantee 1). On SQLite the transaction already holds the write lock.
     """
-    by_tenant: dict[str, list[Message]] = {}
+    by_tenant: dict[str, list[Claimed]] = {}
     for msg in rows:
         by_tenant.setdefault(msg.tenant_id, []).append(msg)
     out: dict[str, facts_service.BatchFacts] = {}
@@ -315,14 +317,14 @@ def after_failure(
     if retry_at is not None:
         msg.status = Status.QUEUED.value
         msg.send_at = retry_at
-        scope.add(
-            _event(msg, msg.status, now, stage="retry", error=detail, retry_at=retry_at.isoformat())
+        _event(
+            scope, msg, msg.status, now, stage="retry", error=detail, retry_at=retry_at.isoformat()
         )
         return Status.QUEUED
     msg.status = final.value
     if error.action is Action.FLAG_UNREACHABLE:
         scope.audit(now, "carrier", "number.unreachable", msg.to_phone[-4:], {"code": key})
-    scope.add(_event(msg, msg.status, now, stage="handoff", error=detail, gave_up=gave_up))
+    _event(scope, msg, msg.status, now, stage="handoff", error=detail, gave_up=gave_up)
     return final
 
 
@@ -343,7 +345,7 @@ class _Shaper:
     campaigns: dict[str, list[datetime]] = field(default_factory=dict)
     days: dict[str, int] = field(default_factory=dict)
 
-    def next_allowed(self, msg: Message, limits: throttle.Limits, now: datetime) -> datetime:
+    def next_allowed(self, msg: Claimed, limits: throttle.Limits, now: datetime) -> datetime:
         times = [now]
         if limits.per_number and msg.from_phone:
             recent = self._number(msg, limits.per_number, now)
@@ -356,7 +358,7 @@ class _Shaper:
         return max(times)
 
     def reserve(
-        self, msg: Message, limits: throttle.Limits, at: datetime, *, handed_off: bool
+        self, msg: Claimed, limits: throttle.Limits, at: datetime, *, handed_off: bool
     ) -> None:
         """Count a hand-off, or promise slot ``at`` to a rescheduled message."""
         if limits.per_number and msg.from_phone:
@@ -366,7 +368,7 @@ class _Shaper:
         if limits.per_brand_day and handed_off:
             self.days[msg.tenant_id] = self.days.get(msg.tenant_id, 0) + 1
 
-    def _number(self, msg: Message, window: throttle.Window, now: datetime) -> list[datetime]:
+    def _number(self, msg: Claimed, window: throttle.Window, now: datetime) -> list[datetime]:
         assert msg.from_phone is not None
         key = (msg.tenant_id, msg.from_phone)
         if key not in self.numbers:
@@ -396,60 +398,83 @@ class _Shaper:
 # --- the hand-off -----------------------------------------------------------------------
 
 
-def _undo_claim(msg: Message) -> None:
+@dataclass
+class _TenantView:
+    """What every hand-off of one tenant reads from its row, read once per run of
+    plain hand-offs (any other outcome may change the row: a sender blocked)."""
+
+    scope: TenantScope
+    tenant: Tenant
+    policy: Policy
+    blocked: dict[str, str]
+    limits: throttle.Limits
+
+    @classmethod
+    def read(cls, uow: UnitOfWork, tenant_id: str, policy: Policy) -> _TenantView:
+        scope = uow.tenant(tenant_id)
+        tenant = scope.tenant()
+        return cls(
+            scope,
+            tenant,
+            policy.for_tenant(tenant),
+            blocked_senders(tenant),
+            throttle.Limits.from_settings(tenant.settings),
+        )
+
+
+def _unclaimed(msg: Claimed) -> int:
     """A deferral is not an attempt: the claim's increment is taken back."""
-    msg.attempts = max(msg.attempts - 1, 0)
+    return max(msg.attempts - 1, 0)
 
 
-def _stop_before_carrier(
-    scope: TenantScope, msg: Message, tenant: Tenant, now: datetime, policy: Policy
-) -> Status | None:
+def _stop_code(msg: Claimed, view: _TenantView, now: datetime) -> str | None:
     """The late cutoff, the validity period and a blocked sender; None when none applies."""
     if msg.appointment_starts_at is not None and now >= msg.appointment_starts_at:
-        msg.status = Status.CANCELED.value
-        msg.reasons = [
-            *(msg.reasons or []),
-            _reason(
-                "appointment_passed",
-                "R-E-01",
-                "Not sent: the appointment it is about has already begun.",
-                "Nothing to do; a reminder after the appointment is worse than none.",
-            ),
-        ]
-        scope.add(_event(msg, msg.status, now, stage="handoff", reason="appointment_passed"))
-        return Status.CANCELED
-    if now - msg.send_at > policy.validity:
-        msg.status = Status.FAILED.value
-        msg.reasons = [
-            *(msg.reasons or []),
-            _reason(
-                "validity_expired",
-                "R-E-02",
-                f"Not sent: it waited more than {policy.validity} past its send time.",
-                "Send it again if it still matters.",
-            ),
-        ]
-        scope.add(_event(msg, msg.status, now, stage="handoff", reason="validity_expired"))
-        return Status.FAILED
-    if msg.from_phone and msg.from_phone in blocked_senders(tenant):
-        msg.status = Status.FAILED.value
-        msg.error_code = blocked_senders(tenant)[msg.from_phone]
-        msg.reasons = [
-            *(msg.reasons or []),
-            _reason(
-                "sender_blocked",
-                "R-E-02",
-                "Not sent: the carrier blocks this sending number (toll-free not verified or "
-                "10DLC campaign not registered).",
-                "Complete the number's verification or registration, then send again.",
-            ),
-        ]
-        scope.add(_event(msg, msg.status, now, stage="handoff", reason="sender_blocked"))
-        return Status.FAILED
+        return "appointment_passed"
+    if now - msg.send_at > view.policy.validity:
+        return "validity_expired"
+    if msg.from_phone and msg.from_phone in view.blocked:
+        return "sender_blocked"
     return None
 
 
-def _send(provider: Provider, msg: Message) -> SendResult:
+def _stop_before_carrier(
+    scope: TenantScope, msg: Message, code: str, view: _TenantView, now: datetime
+) -> Status:
+    """Cancel or fail a message :func:`_stop_code` keeps from the carrier."""
+    if code == "appointment_passed":
+        msg.status = Status.CANCELED.value
+        reason = _reason(
+            "appointment_passed",
+            "R-E-01",
+            "Not sent: the appointment it is about has already begun.",
+            "Nothing to do; a reminder after the appointment is worse than none.",
+        )
+    elif code == "validity_expired":
+        msg.status = Status.FAILED.value
+        reason = _reason(
+            "validity_expired",
+            "R-E-02",
+            f"Not sent: it waited more than {view.policy.validity} past its send time.",
+            "Send it again if it still matters.",
+        )
+    else:
+        assert msg.from_phone is not None
+        msg.status = Status.FAILED.value
+        msg.error_code = view.blocked[msg.from_phone]
+        reason = _reason(
+            "sender_blocked",
+            "R-E-02",
+            "Not sent: the carrier blocks this sending number (toll-free not verified or "
+            "10DLC campaign not registered).",
+            "Complete the number's verification or registration, then send again.",
+        )
+    msg.reasons = [*(msg.reasons or []), reason]
+    _event(scope, msg, msg.status, now, stage="handoff", reason=code)
+    return Status(msg.status)
+
+
+def _send(provider: Provider, msg: Claimed) -> SendResult:
     try:
         return provider.send(
             OutboundSms(
@@ -480,91 +505,142 @@ def deliver_batch(
     ``send_at``): those later messages are re-checked with :func:`facts.gather`
     after the flush, as before.
 
-    The re-check reads the gate's facts without autoflush: a plain hand-off
-    changes nothing another message's facts read (the claim already marked the
-    rows ``sending``; the shaper counts this batch's hand-offs itself), so its row
-    and event reach the database in one flush, not one per fact query. Every
-    other outcome — blocked, deferred, throttled, failed, with any suppression or
-    opt-out it records — is flushed at once, so the next re-check sees it.
+    The claimed rows are read as columns (:class:`Claimed`), not ORM objects, and
+    their outcomes are written as bulk row updates (:class:`MessageUpdates`) and
+    queued events. A plain hand-off changes nothing another message's facts
+    read (the claim already marked the rows ``sending``; the shaper counts this
+    batch's hand-offs itself), so the hand-offs are written together, at the end
+    or before the next other outcome. Every other outcome — blocked, deferred,
+    throttled, failed, with any suppression or opt-out it records — is written at
+    once, so the next re-check sees it.
     """
     result = BatchResult()
-    rows = claim_due(uow.session, now, limit)
+    rows = claim_due_rows(uow.session, now, limit)
     result.claimed = len(rows)
     shaper = _Shaper(uow.session)
     batches = _load_facts(uow, rows, now) if len(rows) > 1 else {}
+    writes = MessageUpdates()
+    views: dict[str, _TenantView] = {}
     changed: set[tuple[str, str]] = set()
     for msg in rows:
         key = (msg.tenant_id, msg.to_phone)
         batch = None if key in changed else batches.get(msg.tenant_id)
-        if not _deliver(uow, provider, msg, now, policy, shaper, result, batch):
+        view = views.get(msg.tenant_id)
+        if view is None:
+            view = views[msg.tenant_id] = _TenantView.read(uow, msg.tenant_id, policy)
+        if not _deliver(uow, provider, msg, now, policy, view, shaper, result, writes, batch):
+            writes.write(uow.session)
             uow.session.flush()
             changed.add(key)
+            views.clear()
+    writes.write(uow.session)
     return result
 
 
 def _deliver(
     uow: UnitOfWork,
     provider: Provider,
-    msg: Message,
+    msg: Claimed,
     now: datetime,
     policy: Policy,
+    view: _TenantView,
     shaper: _Shaper,
     result: BatchResult,
+    writes: MessageUpdates,
     batch: facts_service.BatchFacts | None = None,
 ) -> bool:
-    """Decide and hand off one claimed message; True for a plain hand-off."""
-    scope = uow.tenant(msg.tenant_id)
-    tenant = scope.tenant()
-    tenant_policy = policy.for_tenant(tenant)
-    msg.updated_at = now
-    stopped = _stop_before_carrier(scope, msg, tenant, now, tenant_policy)
-    if stopped is Status.CANCELED:
-        result.canceled += 1
-        return False
-    if stopped is not None:
-        result.failed += 1
+    """Decide and hand off one claimed message; True for a plain hand-off.
+
+    Outcomes other than a plain hand-off are rare; those that read or change more
+    than a few columns (a stop before the carrier, a failed attempt) work on the
+    full ORM row, loaded after every pending row update is written.
+    """
+    scope = view.scope
+    stop = _stop_code(msg, view, now)
+    if stop is not None:
+        writes.write(uow.session)
+        full = load_message(uow.session, msg.id)
+        full.updated_at = now
+        if _stop_before_carrier(scope, full, stop, view, now) is Status.CANCELED:
+            result.canceled += 1
+        else:
+            result.failed += 1
         return False
     decision = recheck(uow, msg, now, batch)
     if not decision.allowed:
-        msg.status = Status.BLOCKED.value
-        msg.reasons = [r.as_dict() for r in decision.reasons]
-        scope.add(_event(msg, msg.status, now, stage="handoff", reasons=list(decision.codes)))
+        writes.set(
+            msg.id,
+            status=Status.BLOCKED.value,
+            reasons=[r.as_dict() for r in decision.reasons],
+            updated_at=now,
+        )
+        _event(scope, msg, Status.BLOCKED.value, now, stage="handoff", reasons=list(decision.codes))
         scope.audit(
             now, "worker", "message.blocked_at_handoff", msg.id, {"reasons": list(decision.codes)}
         )
         result.blocked += 1
         return False
     if decision.send_at > now:
-        _undo_claim(msg)
-        msg.status = Status.SCHEDULED.value
-        msg.send_at = decision.send_at
-        msg.reasons = [r.as_dict() for r in decision.reasons]
-        scope.add(_event(msg, msg.status, now, stage="handoff", deferred_to=str(msg.send_at)))
+        writes.set(
+            msg.id,
+            attempts=_unclaimed(msg),
+            status=Status.SCHEDULED.value,
+            send_at=decision.send_at,
+            reasons=[r.as_dict() for r in decision.reasons],
+            updated_at=now,
+        )
+        _event(
+            scope,
+            msg,
+            Status.SCHEDULED.value,
+            now,
+            stage="handoff",
+            deferred_to=str(decision.send_at),
+        )
         result.deferred += 1
         return False
-    limits = throttle.Limits.from_settings(tenant.settings)
+    limits = view.limits
     if limits.any:
         slot = shaper.next_allowed(msg, limits, now)
         if slot > now:
-            _undo_claim(msg)
-            msg.status = Status.QUEUED.value
-            msg.send_at = slot
+            writes.set(
+                msg.id,
+                attempts=_unclaimed(msg),
+                status=Status.QUEUED.value,
+                send_at=slot,
+                updated_at=now,
+            )
             shaper.reserve(msg, limits, slot, handed_off=False)
             result.throttled += 1
             return False
     sent = _send(provider, msg)
-    msg.provider = provider.name
     if sent.accepted:
-        msg.provider_message_id = sent.provider_message_id
-        msg.handed_off_at = now
-        msg.error_code = None
-        scope.add(_event(msg, Status.SENDING.value, now, with_provider_id=True, stage="handoff"))
+        writes.set(
+            msg.id,
+            provider=provider.name,
+            provider_message_id=sent.provider_message_id,
+            handed_off_at=now,
+            error_code=None,
+            updated_at=now,
+        )
+        scope.add_event(
+            msg.id,
+            Status.SENDING.value,
+            now,
+            {"stage": "handoff"},
+            provider=provider.name,
+            provider_message_id=sent.provider_message_id,
+        )
         if limits.any:
             shaper.reserve(msg, limits, now, handed_off=True)
         result.handed_off += 1
         return True
+    writes.write(uow.session)
+    full = load_message(uow.session, msg.id)
+    full.updated_at = now
+    full.provider = provider.name
     status = after_failure(
-        scope, msg, sent.error_code, now, policy=policy, detail=sent.error_message
+        scope, full, sent.error_code, now, policy=policy, detail=sent.error_message
     )
     if status is Status.QUEUED:
         result.retried += 1

@@ -24,7 +24,9 @@ from frontdesk.domain.messages import Status, can_move
 from frontdesk.providers.base import InboundSms, StatusUpdate
 from frontdesk.services import delivery, inbound
 from frontdesk.storage import throughput as receipts
-from frontdesk.storage.models import Message, MessageEvent
+from frontdesk.storage.claims import MessageUpdates, load_message
+from frontdesk.storage.models import Message
+from frontdesk.storage.throughput import ReceiptTarget
 from frontdesk.storage.uow import UnitOfWork
 
 _STATUS_MAP = {
@@ -51,11 +53,14 @@ def apply_statuses(uow: UnitOfWork, updates: Sequence[StatusUpdate], now: dateti
     """Apply a drain of receipts in order; one outcome per receipt (see :func:`apply_status`).
 
     The messages and the receipts already recorded are read in two queries for
-    the whole drain, and the look-ups run without autoflush: per receipt, those
-    look-ups and the flush before each cost more than the rest of the work.
-    Receipts recorded earlier in the same drain are remembered, so a duplicate
-    within the drain is still caught; any outcome beyond a plain status change
-    (a retry, an opt-out, a number marked) is flushed at once.
+    the whole drain, as columns, not ORM objects. Receipts recorded earlier in the
+    same drain are remembered, so a duplicate within the drain is still caught
+    (decided by reading, never by the dedup constraint at insert). A plain status
+    change moves the message in memory through the state machine, so its ``sent``
+    and ``delivered`` in one drain end in one row update, written with the others
+    in one ``executemany``. Any outcome beyond that (a retry, an opt-out, a number
+    marked) works on the full row and is flushed at once; the recipient's other
+    messages in the drain are then read afresh, since an opt-out cancels them.
     """
     wanted = [
         (u.provider, u.provider_message_id)
@@ -65,59 +70,95 @@ def apply_statuses(uow: UnitOfWork, updates: Sequence[StatusUpdate], now: dateti
     # Receipts recorded in this transaction but not flushed yet, across calls.
     seen: set[tuple[str, str, str]] = uow.session.info.setdefault("receipts_recorded", set())
     with uow.session.no_autoflush:
-        found = receipts.messages_by_provider_ids(uow.session, wanted)
+        found = receipts.receipt_targets(uow.session, wanted)
         seen |= receipts.recorded_receipts(uow.session, wanted)
-    return [_apply_one(uow, u, now, found, seen) for u in updates]
+    drain = _Drain(uow, found, seen)
+    outcomes = [drain.apply(u, now) for u in updates]
+    drain.writes.write(uow.session)
+    return outcomes
 
 
-def _apply_one(
-    uow: UnitOfWork,
-    update: StatusUpdate,
-    now: datetime,
-    found: Mapping[tuple[str, str], Message],
-    seen: set[tuple[str, str, str]],
-) -> str:
-    status = _STATUS_MAP.get(update.status.lower())
-    if status is None:
-        return "unknown"
-    msg = found.get((update.provider, update.provider_message_id))
-    if msg is None:
-        return "unknown"
-    key = (update.provider, update.provider_message_id, status)
-    if key in seen:
-        return "duplicate"
-    seen.add(key)
-    scope = uow.tenant(msg.tenant_id)
-    code = carrier_errors.normalise(update.error_code)
-    scope.add(
-        MessageEvent(
-            tenant_id=msg.tenant_id,
-            message_id=msg.id,
-            status=status,
+class _Drain:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        found: Mapping[tuple[str, str], ReceiptTarget],
+        seen: set[tuple[str, str, str]],
+    ) -> None:
+        self.uow = uow
+        self.found = found
+        self.seen = seen
+        self.writes = MessageUpdates()
+        self._by_recipient: dict[tuple[str, str], list[ReceiptTarget]] | None = None
+
+    def _load(self, target: ReceiptTarget) -> Message:
+        if target.loaded is None:
+            self.writes.write(self.uow.session)
+            target.loaded = load_message(self.uow.session, target.id)
+        return target.loaded
+
+    def _reload_recipient(self, target: ReceiptTarget) -> None:
+        """After a failure's platform action: the recipient's other messages may have
+        changed (an opt-out cancels the scheduled ones), so they are read afresh."""
+        if self._by_recipient is None:
+            self._by_recipient = {}
+            for t in self.found.values():
+                self._by_recipient.setdefault((t.tenant_id, t.to_phone), []).append(t)
+        for other in self._by_recipient.get((target.tenant_id, target.to_phone), ()):
+            self._load(other)
+
+    def apply(self, update: StatusUpdate, now: datetime) -> str:
+        status = _STATUS_MAP.get(update.status.lower())
+        if status is None:
+            return "unknown"
+        target = self.found.get((update.provider, update.provider_message_id))
+        if target is None:
+            return "unknown"
+        key = (update.provider, update.provider_message_id, status)
+        if key in self.seen:
+            return "duplicate"
+        self.seen.add(key)
+        scope = self.uow.tenant(target.tenant_id)
+        code = carrier_errors.normalise(update.error_code)
+        scope.add_event(
+            target.id,
+            status,
+            update.at or now,
+            {"callback": True},
             provider=update.provider,
             provider_message_id=update.provider_message_id,
             error_code=code[:16] if code else None,
-            detail={"callback": True},
-            at=update.at or now,
         )
-    )
-    current = Status(msg.status)
-    new = Status(status)
-    if new in (Status.UNDELIVERED, Status.FAILED) and code is not None:
-        if current in _RETRYABLE_FROM:
-            after = delivery.after_failure(scope, msg, code, now, final=new)
-            uow.session.flush()
-            return "retried" if after is Status.QUEUED else "applied"
-        error = carrier_errors.classify(code)
-        delivery.apply_action(scope, msg, error, code, now)
-        uow.session.flush()
-    if current == new or not can_move(current, new):
-        return "stale"
-    msg.status = new.value
-    if code:
-        msg.error_code = code[:16]
-    msg.updated_at = now
-    return "applied"
+        loaded = target.loaded
+        current = Status(loaded.status if loaded is not None else target.status)
+        new = Status(status)
+        if new in (Status.UNDELIVERED, Status.FAILED) and code is not None:
+            msg = self._load(target)
+            if current in _RETRYABLE_FROM:
+                after = delivery.after_failure(scope, msg, code, now, final=new)
+                self.uow.session.flush()
+                self._reload_recipient(target)
+                return "retried" if after is Status.QUEUED else "applied"
+            error = carrier_errors.classify(code)
+            delivery.apply_action(scope, msg, error, code, now)
+            self.uow.session.flush()
+            self._reload_recipient(target)
+        if current == new or not can_move(current, new):
+            return "stale"
+        loaded = target.loaded
+        if loaded is not None:
+            loaded.status = new.value
+            if code:
+                loaded.error_code = code[:16]
+            loaded.updated_at = now
+            return "applied"
+        target.status = new.value
+        if code:
+            target.error_code = code[:16]
+        self.writes.set(
+            target.id, status=target.status, error_code=target.error_code, updated_at=now
+        )
+        return "applied"
 
 
 def apply_inbound(uow: UnitOfWork, sms: InboundSms, now: datetime, review_hours: int = 24) -> str:

@@ -35,9 +35,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, text, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    func,
+    inspect,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Integer, Text
@@ -49,6 +61,7 @@ DUE_STATUSES = ("queued", "scheduled")
 LOCK_NUMBER = 0x46440001
 LOCK_RECIPIENT = 0x46440002
 GUARD_PASSES = 4
+MESSAGES = cast(Table, Message.__table__)
 
 
 @dataclass(frozen=True)
@@ -227,6 +240,21 @@ def _claim_ids_sqlite(session: Session, now: datetime, limit: int) -> list[str]:
     return list(session.execute(due).scalars())
 
 
+def _claim(session: Session, now: datetime, limit: int) -> list[str]:
+    if session.get_bind().dialect.name == "postgresql":
+        ids = _claim_ids_postgres(session, now, limit)
+    else:
+        ids = _claim_ids_sqlite(session, now, limit)
+    if ids:
+        session.execute(
+            update(Message)
+            .where(Message.id.in_(ids))
+            .values(status="sending", attempts=Message.attempts + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return ids
+
+
 def claim_due(session: Session, now: datetime, limit: int) -> Sequence[Message]:
     """Claim up to ``limit`` due messages for this transaction and mark them ``sending``.
 
@@ -235,18 +263,9 @@ def claim_due(session: Session, now: datetime, limit: int) -> Sequence[Message]:
     brand caps, the audit chain) are taken in the same order by every worker and
     cannot deadlock between workers.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        ids = _claim_ids_postgres(session, now, limit)
-    else:
-        ids = _claim_ids_sqlite(session, now, limit)
+    ids = _claim(session, now, limit)
     if not ids:
         return []
-    session.execute(
-        update(Message)
-        .where(Message.id.in_(ids))
-        .values(status="sending", attempts=Message.attempts + 1, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
     return (
         session.execute(
             select(Message)
@@ -257,6 +276,107 @@ def claim_due(session: Session, now: datetime, limit: int) -> Sequence[Message]:
         .scalars()
         .all()
     )
+
+
+@dataclass(slots=True)
+class Claimed:
+    """A claimed message as the hand-off reads it: its columns, no ORM object (issue 4).
+
+    The hand-off writes its outcome back through :class:`MessageUpdates`; the rare
+    outcome that needs the full row (a carrier failure) loads it with
+    :func:`load_message`.
+    """
+
+    id: str
+    tenant_id: str
+    to_phone: str
+    from_phone: str | None
+    body: str
+    media_urls: list[Any] | None
+    category: str
+    subject: str | None
+    send_at: datetime
+    appointment_starts_at: datetime | None
+    revocation_at: datetime | None
+    attempts: int
+    provider: str | None
+    error_code: str | None
+
+
+_CLAIMED_COLUMNS = [MESSAGES.c[name] for name in Claimed.__dataclass_fields__]
+
+
+def claim_due_rows(session: Session, now: datetime, limit: int) -> list[Claimed]:
+    """:func:`claim_due`, same claim and order, returning :class:`Claimed` rows."""
+    ids = _claim(session, now, limit)
+    if not ids:
+        return []
+    c = MESSAGES.c
+    rows = session.execute(
+        select(*_CLAIMED_COLUMNS).where(c.id.in_(ids)).order_by(c.tenant_id, c.send_at, c.id)
+    )
+    return [Claimed(*row) for row in rows]
+
+
+def load_message(session: Session, message_id: str) -> Message:
+    """The full row, read afresh (what the session held may predate a bulk update)."""
+    msg = session.get(Message, message_id, populate_existing=True)
+    assert msg is not None
+    return msg
+
+
+def loaded_messages(session: Session) -> dict[str, Message]:
+    """The messages the session holds, by id (read from the identity, never loaded)."""
+    out: dict[str, Message] = {}
+    for obj in session.identity_map.values():
+        if isinstance(obj, Message):
+            identity = inspect(obj).identity
+            if identity is not None:
+                out[str(identity[0])] = obj
+    return out
+
+
+class MessageUpdates:
+    """Column values for message rows, written with one ``executemany`` per column set.
+
+    Rows loaded into the session are flushed before and expired after the write,
+    so no ORM object is left stale.
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[str, dict[str, Any]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._rows)
+
+    def set(self, message_id: str, **values: Any) -> None:
+        row = self._rows.get(message_id)
+        if row is None:
+            self._rows[message_id] = values
+        else:
+            row.update(values)
+
+    def write(self, session: Session) -> None:
+        if not self._rows:
+            return
+        rows, self._rows = self._rows, {}
+        loaded = [obj for mid, obj in loaded_messages(session).items() if mid in rows]
+        if loaded:
+            session.flush()
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for message_id, values in rows.items():
+            params = {f"v_{k}": v for k, v in values.items()}
+            params["m_id"] = message_id
+            groups.setdefault(tuple(sorted(values)), []).append(params)
+        for names, batch in groups.items():
+            stmt = (
+                update(MESSAGES)
+                .where(MESSAGES.c.id == bindparam("m_id"))
+                .values({n: bindparam(f"v_{n}", type_=MESSAGES.c[n].type) for n in names})
+            )
+            session.execute(stmt, batch)
+        for obj in loaded:
+            session.expire(obj)
 
 
 def handed_off_from(session: Session, number: str, since: datetime) -> int:

@@ -11,15 +11,20 @@ the same sender or tenant until they commit, so two workers cannot both see
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
+from frontdesk.storage.claims import loaded_messages
 from frontdesk.storage.models import Message, MessageEvent, SendingNumber, Tenant
 
 CHUNK = 400
+MESSAGES = cast(Table, Message.__table__)
+EVENTS = cast(Table, MessageEvent.__table__)
 
 
 def _pg(session: Session) -> bool:
@@ -98,24 +103,56 @@ def filtered_recipients_since(session: Session, tenant_id: str, code: str, since
     )
 
 
-def messages_by_provider_ids(
+@dataclass(slots=True)
+class ReceiptTarget:
+    """The message a receipt names, as the status machine reads it (no ORM object).
+
+    ``loaded`` is the full row once an outcome needed it (a carrier failure); from
+    then on it, not these columns, is the message's state.
+    """
+
+    id: str
+    tenant_id: str
+    to_phone: str
+    status: str
+    error_code: str | None
+    loaded: Message | None = None
+
+
+def _by_provider(keys: Sequence[tuple[str, str]]) -> Iterator[tuple[str, list[str]]]:
+    """(provider, up to CHUNK provider message ids): ``provider = ? AND id IN (...)``
+    uses the (provider, provider message id) indexes; a row-value IN does not."""
+    ids: dict[str, set[str]] = {}
+    for provider, pid in keys:
+        ids.setdefault(provider, set()).add(pid)
+    for provider, pids in sorted(ids.items()):
+        ordered = sorted(pids)
+        for start in range(0, len(ordered), CHUNK):
+            yield provider, ordered[start : start + CHUNK]
+
+
+def receipt_targets(
     session: Session, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], Message]:
+) -> dict[tuple[str, str], ReceiptTarget]:
     """The messages a drain of receipts names, by (provider, provider message id).
 
     Platform-level like ``UnitOfWork.message_by_provider_id``: a receipt names no
     tenant; the message found carries it.
     """
-    out: dict[tuple[str, str], Message] = {}
-    unique = sorted(set(keys))
-    for start in range(0, len(unique), CHUNK):
-        chunk = unique[start : start + CHUNK]
+    out: dict[tuple[str, str], ReceiptTarget] = {}
+    c = MESSAGES.c
+    for provider, pids in _by_provider(keys):
         rows = session.execute(
-            select(Message).where(tuple_(Message.provider, Message.provider_message_id).in_(chunk))
-        ).scalars()
-        for msg in rows:
-            assert msg.provider is not None and msg.provider_message_id is not None
-            out[(msg.provider, msg.provider_message_id)] = msg
+            select(
+                c.provider_message_id, c.id, c.tenant_id, c.to_phone, c.status, c.error_code
+            ).where(c.provider == provider, c.provider_message_id.in_(pids))
+        )
+        for pid, *rest in rows:
+            out[(provider, pid)] = ReceiptTarget(*rest)
+    held = loaded_messages(session)
+    if held:  # the session's own objects, with any change not yet flushed, are the truth
+        for target in out.values():
+            target.loaded = held.get(target.id)
     return out
 
 
@@ -124,14 +161,13 @@ def recorded_receipts(
 ) -> set[tuple[str, str, str]]:
     """(provider, provider message id, status) already recorded for these receipts."""
     out: set[tuple[str, str, str]] = set()
-    unique = sorted(set(keys))
-    for start in range(0, len(unique), CHUNK):
-        chunk = unique[start : start + CHUNK]
+    c = EVENTS.c
+    for provider, pids in _by_provider(keys):
         rows = session.execute(
-            select(
-                MessageEvent.provider, MessageEvent.provider_message_id, MessageEvent.status
-            ).where(tuple_(MessageEvent.provider, MessageEvent.provider_message_id).in_(chunk))
+            select(c.provider_message_id, c.status).where(
+                c.provider == provider, c.provider_message_id.in_(pids)
+            )
         )
-        for provider, pid, status in rows:
-            out.add((str(provider), str(pid), str(status)))
+        for pid, status in rows:
+            out.add((provider, str(pid), str(status)))
     return out

@@ -114,7 +114,12 @@ class Worker:
         return suspended
 
     def expire_reviews(self) -> int:
+        """Expire overdue reviews; the write transaction (on SQLite, the database write
+        lock) is taken only when a read finds one, not on every step."""
         now = self.clock.now()
+        with UnitOfWork(self.db, write=False) as peek:
+            if not peek.expired_reviews(now):
+                return 0
         with UnitOfWork(self.db) as uow:
             expired = list(uow.expired_reviews(now))
             for review in expired:
