@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from frontdesk.storage import appends, txmemo
@@ -16,6 +16,12 @@ from frontdesk.storage.models import AuditEntry
 
 GENESIS = "0" * 64
 AUDIT_TABLE = cast(Table, AuditEntry.__table__)
+_HEAD = (
+    select(AuditEntry.seq, AuditEntry.hash)
+    .where(AuditEntry.tenant_id == bindparam("tenant"))
+    .order_by(AuditEntry.seq.desc())
+    .limit(1)
+)
 # Built once: json.dumps with options builds a new encoder per call (issue 4).
 _CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
 _PLAIN_JSON = json.JSONEncoder(default=str)
@@ -64,12 +70,7 @@ def _head(session: Session, tenant_id: str) -> tuple[int, str]:
         return found
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": tenant_id})
-    last = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash)
-        .where(AuditEntry.tenant_id == tenant_id)
-        .order_by(AuditEntry.seq.desc())
-        .limit(1)
-    ).first()
+    last = session.execute(_HEAD, {"tenant": tenant_id}).first()
     return (last[0], last[1]) if last else (0, GENESIS)
 
 

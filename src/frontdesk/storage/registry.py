@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 
 from frontdesk.storage.models import Brand, Campaign, PolicyAcceptance, SendingNumber
 from frontdesk.storage.uow import TenantScope, UnitOfWork
@@ -86,21 +86,36 @@ def sending_number(scope: TenantScope, number: str) -> SendingNumber | None:
     ).scalar_one_or_none()
 
 
+# Read on every send decision: built once (statement construction costs more than the query).
+_SENDER_WITH_CAMPAIGN = (
+    select(SendingNumber, Campaign)
+    .outerjoin(
+        Campaign,
+        and_(
+            Campaign.id == SendingNumber.campaign_id,
+            Campaign.tenant_id == SendingNumber.tenant_id,
+        ),
+    )
+    .where(
+        SendingNumber.tenant_id == bindparam("tenant"),
+        SendingNumber.number == bindparam("number"),
+    )
+)
+_LATEST_ACCEPTANCE = (
+    select(PolicyAcceptance)
+    .where(PolicyAcceptance.tenant_id == bindparam("tenant"))
+    .order_by(PolicyAcceptance.accepted_at.desc(), PolicyAcceptance.id)
+    .limit(1)
+)
+
+
 def sender_with_campaign(
     scope: TenantScope, number: str
 ) -> tuple[SendingNumber, Campaign | None] | None:
     """The gate's sender facts in one query: the tenant's number and the campaign it is
     linked to (outer join, and only a campaign of the same tenant)."""
     row = scope.session.execute(
-        select(SendingNumber, Campaign)
-        .outerjoin(
-            Campaign,
-            and_(
-                Campaign.id == SendingNumber.campaign_id,
-                Campaign.tenant_id == SendingNumber.tenant_id,
-            ),
-        )
-        .where(SendingNumber.tenant_id == scope.tenant_id, SendingNumber.number == number)
+        _SENDER_WITH_CAMPAIGN, {"tenant": scope.tenant_id, "number": number}
     ).first()
     if row is None:
         return None
@@ -108,9 +123,13 @@ def sender_with_campaign(
 
 
 def latest_acceptance(scope: TenantScope, version: str | None = None) -> PolicyAcceptance | None:
-    stmt = select(PolicyAcceptance).where(PolicyAcceptance.tenant_id == scope.tenant_id)
-    if version is not None:
-        stmt = stmt.where(PolicyAcceptance.version == version)
+    if version is None:
+        return scope.session.execute(
+            _LATEST_ACCEPTANCE, {"tenant": scope.tenant_id}
+        ).scalar_one_or_none()
+    stmt = select(PolicyAcceptance).where(
+        PolicyAcceptance.tenant_id == scope.tenant_id, PolicyAcceptance.version == version
+    )
     stmt = stmt.order_by(PolicyAcceptance.accepted_at.desc(), PolicyAcceptance.id).limit(1)
     return scope.session.execute(stmt).scalar_one_or_none()
 

@@ -88,6 +88,11 @@ _KEY_TENANT = (
     .join(ApiKey, ApiKey.tenant_id == Tenant.id)
     .where(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
 )
+_SENDING_NUMBERS = (
+    select(SendingNumber)
+    .where(SendingNumber.tenant_id == _TENANT)
+    .order_by(SendingNumber.created_at)
+)
 _BY_IDEMPOTENCY_KEY = select(Message).where(
     Message.tenant_id == _TENANT, Message.idempotency_key == bindparam("key")
 )
@@ -488,15 +493,7 @@ class TenantScope:
 
     # numbers ---------------------------------------------------------------
     def sending_numbers(self) -> Sequence[SendingNumber]:
-        return (
-            self.session.execute(
-                select(SendingNumber)
-                .where(SendingNumber.tenant_id == self.tenant_id)
-                .order_by(SendingNumber.created_at)
-            )
-            .scalars()
-            .all()
-        )
+        return self.session.execute(_SENDING_NUMBERS, {"tenant": self.tenant_id}).scalars().all()
 
     # audit ---------------------------------------------------------------
     def audit(
