@@ -18,9 +18,11 @@ and a rollback discards them with the rest of the transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, event, insert
+from sqlalchemy import Connection, Dialect, Table, event, insert
 from sqlalchemy.orm import ORMExecuteState, Session
 
 _KEY = "frontdesk.appends"
@@ -54,8 +56,74 @@ def write(session: Session) -> None:
         # executemany needs one key set per statement; rows of a table nearly always share it.
         for end in range(1, len(rows) + 1):
             if end == len(rows) or rows[end].keys() != rows[start].keys():
-                conn.execute(insert(table), rows[start:end])
+                _insert_many(conn, table, rows[start:end])
                 start = end
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One table's INSERT for one set of keys, compiled for one dialect, with the
+    columns' own bind processors (the same conversions SQLAlchemy applies) and the
+    scalar defaults of the columns a row leaves out."""
+
+    sql: str
+    names: tuple[str, ...]
+    positional: bool
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    defaults: dict[str, Any]
+
+
+_PLANS: dict[tuple[str, Table, tuple[str, ...]], _Plan | None] = {}
+
+
+def _plan(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Plan | None:
+    """None when a left-out column's default is not a plain value (a callable or SQL):
+    that needs SQLAlchemy's full insert path."""
+    cache_key = (dialect.name, table, keys)
+    if cache_key in _PLANS:
+        return _PLANS[cache_key]
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+    names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
+    defaults: dict[str, Any] = {}
+    plan: _Plan | None = None
+    for name in names:
+        if name in keys:
+            continue
+        default = table.columns[name].default if name in table.columns else None
+        if default is None or not getattr(default, "is_scalar", False):
+            break
+        defaults[name] = getattr(default, "arg", None)
+    else:
+        plan = _Plan(
+            sql=compiled.string,
+            names=names,
+            positional=compiled.positional,
+            processors=tuple(
+                table.columns[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
+            ),
+            defaults=defaults,
+        )
+    _PLANS[cache_key] = plan
+    return plan
+
+
+def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """``executemany`` straight on the driver: SQLAlchemy's per-row parameter handling
+    cost more than the insert itself (issue 4)."""
+    plan = _plan(conn.dialect, table, tuple(rows[0]))
+    if plan is None:
+        conn.execute(insert(table), rows)
+        return
+    pairs = tuple(zip(plan.names, plan.processors, strict=True))
+    if plan.defaults:
+        rows = [{**plan.defaults, **row} for row in rows]
+    if plan.positional:
+        params: list[Any] = [
+            tuple(p(row[n]) if p is not None else row[n] for n, p in pairs) for row in rows
+        ]
+    else:
+        params = [{n: p(row[n]) if p is not None else row[n] for n, p in pairs} for row in rows]
+    conn.exec_driver_sql(plan.sql, params)
 
 
 _RANKS: dict[Table, int] = {}
