@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from frontdesk.clock import Clock, SystemClock
 from frontdesk.config import Settings
 from frontdesk.providers.base import Provider
 from frontdesk.providers.simulator import CarrierSimulator, SimulatorProfile
+from frontdesk.services.reconcile import ReconcilePolicy
 from frontdesk.storage.db import Database, connect
 from frontdesk.storage.migrate import upgrade
 from frontdesk.worker.loop import Worker
@@ -84,6 +86,11 @@ def build(
         clock=clock,
         batch=settings.worker_batch,
         idle_seconds=settings.worker_idle_seconds,
+        reconcile_every_seconds=settings.reconcile_every_seconds,
+        reconcile_policy=ReconcilePolicy(
+            after=timedelta(seconds=settings.reconcile_after_seconds),
+            deadline=timedelta(hours=settings.reconcile_deadline_hours),
+        ),
     )
     if embedded_worker is None:
         embedded_worker = settings.embedded_worker

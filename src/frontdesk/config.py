@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     worker_batch: int = 100
     worker_idle_seconds: float = 0.2
+    # Messages left ``sending`` (a receipt lost or missed): ask the carrier once they are
+    # this old, again every as long; past the deadline nobody can place them (reconcile).
+    reconcile_after_seconds: float = 900.0
+    reconcile_deadline_hours: float = 72.0
+    reconcile_every_seconds: float = 60.0
     # The delivery worker as a thread inside the API process; None = on for SQLite (the
     # embedded default), off for PostgreSQL (``frontdesk worker`` processes scale out).
     embedded_worker: bool | None = None

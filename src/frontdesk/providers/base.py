@@ -1,11 +1,17 @@
-"""The provider port: send, parse inbound, parse status, verify signature."""
+"""The provider port: send, parse inbound, parse status, verify signature.
+
+A provider may also answer a status look-up (:class:`StatusLookup`): the carrier's
+word on one message, asked when its receipt never came (``services.reconcile``).
+The look-up is a separate, optional protocol so a provider that cannot look up
+needs nothing new; :func:`fetch_status` answers None for it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +38,7 @@ class StatusUpdate:
     status: str  # one of sent, delivered, undelivered, failed
     error_code: str | None = None
     at: datetime | None = None
+    source: str = "callback"  # "lookup" when the provider was asked (services.reconcile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +70,24 @@ class Provider(Protocol):
     def drain_inbound(self) -> list[InboundSms]:
         """Inbound messages the provider pushed to us out of band (simulator, SMPP)."""
         ...
+
+
+@runtime_checkable
+class StatusLookup(Protocol):
+    """A provider that can ask its carrier for one message's status (Twilio's REST look-up)."""
+
+    def fetch_status(self, provider_message_id: str) -> StatusUpdate | None:
+        """The carrier's current word on the message, as a receipt would have said it.
+
+        None when the carrier cannot tell: an id it does not know, a status still
+        before ``sent`` (queued at the carrier) or one we do not model. A provider
+        that could not reach its carrier also answers None (and logs why).
+        """
+        ...
+
+
+def fetch_status(provider: object, provider_message_id: str) -> StatusUpdate | None:
+    """Ask ``provider`` when it implements :class:`StatusLookup`; None when it cannot look up."""
+    if isinstance(provider, StatusLookup):
+        return provider.fetch_status(provider_message_id)
+    return None

@@ -15,6 +15,13 @@ Every random choice comes from the seed: per-number traits from a hash of
 the same calls in the same order repeats. Simulated delays are measured on the
 injected clock; a report is released by ``drain_status_updates`` once its time
 has come. Providers never touch the database.
+
+Like a real carrier it remembers what became of every message it accepted, and
+:meth:`CarrierSimulator.fetch_status` answers from that record at the clock's
+time (``None`` before ``sent``), whether or not its receipts were drained:
+:meth:`CarrierSimulator.lose_pending_receipts` leaves the state a killed process
+leaves (receipts held in memory gone), which ``services.reconcile`` recovers
+from (guarantee 2). The record takes no random draw, so seeded runs are unchanged.
 """
 
 from __future__ import annotations
@@ -97,6 +104,10 @@ class SimulatorProfile:
 
 FAULT_FREE = SimulatorProfile()
 
+# What became of an accepted message: (sent at, final at, final status, error code);
+# ``sent at`` is None when the carrier refused it outright (no ``sent`` report).
+_Outcome = tuple[datetime | None, datetime, str, str | None]
+
 
 def _unit(*parts: object) -> float:
     """A uniform draw in [0, 1) from a hash: the same for the same inputs in any process."""
@@ -122,6 +133,7 @@ class CarrierSimulator:
     _recent: dict[str, deque[datetime]] = field(default_factory=dict)
     _answered: set[str] = field(default_factory=set)
     _stopped_at: dict[str, datetime] = field(default_factory=dict)
+    _outcomes: dict[str, _Outcome] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -146,6 +158,7 @@ class CarrierSimulator:
             sent_at = now + self._delay(p.sent_delay)
             if verdict is not None and verdict[0] == "failed":
                 self._report(sent_at, provider_id, "failed", verdict[1])
+                self._outcomes[provider_id] = (None, sent_at, "failed", verdict[1])
                 return SendResult(accepted=True, provider_message_id=provider_id)
             final_at = sent_at + self._delay(p.delivered_delay)
             if p.reorder_rate and self._rng.random() < p.reorder_rate:
@@ -153,7 +166,9 @@ class CarrierSimulator:
             self._report(sent_at, provider_id, "sent")
             if verdict is not None:
                 self._report(final_at, provider_id, verdict[0], verdict[1])
+                self._outcomes[provider_id] = (sent_at, final_at, verdict[0], verdict[1])
                 return SendResult(accepted=True, provider_message_id=provider_id)
+            self._outcomes[provider_id] = (sent_at, final_at, "delivered", None)
             parts = segments.count(message.body).segments if p.per_part_receipts else 1
             for _ in range(max(parts, 1)):
                 self._report(final_at, provider_id, "delivered")
@@ -178,6 +193,28 @@ class CarrierSimulator:
         with self._lock:
             return self._release(self._pending_inbound)
 
+    def fetch_status(self, provider_message_id: str) -> StatusUpdate | None:
+        """The carrier's record of the message at the clock's time (``StatusLookup``).
+
+        The final status once its time has come, else ``sent`` once that has; None
+        before either, and for an id this carrier never accepted or has forgotten.
+        """
+        with self._lock:
+            outcome = self._outcomes.get(provider_message_id)
+            if outcome is None:
+                return None
+            sent_at, final_at, final, code = outcome
+            now = self.clock.now()
+            if final_at <= now:
+                return StatusUpdate(
+                    self.name, provider_message_id, final, code, final_at, source="lookup"
+                )
+            if sent_at is not None and sent_at <= now:
+                return StatusUpdate(
+                    self.name, provider_message_id, "sent", None, sent_at, source="lookup"
+                )
+            return None
+
     # helpers for tests and the demo ------------------------------------------------
     def sent_to(self, e164: str) -> list[OutboundSms]:
         with self._lock:
@@ -192,6 +229,19 @@ class CarrierSimulator:
         """The recipient texted STOP to the carrier itself (toll-free: the carrier then blocks)."""
         with self._lock:
             self._stopped_at[e164] = self.clock.now()
+
+    def lose_pending_receipts(self) -> int:
+        """Discard every receipt not yet drained, as a killed process loses them; returns
+        how many. The carrier's record (:meth:`fetch_status`) is kept."""
+        with self._lock:
+            lost = len(self._pending_status)
+            self._pending_status.clear()
+            return lost
+
+    def forget(self, provider_message_id: str) -> None:
+        """The carrier no longer knows the message: :meth:`fetch_status` answers None."""
+        with self._lock:
+            self._outcomes.pop(provider_message_id, None)
 
     def pending(self) -> int:
         """Receipts and replies not yet released."""

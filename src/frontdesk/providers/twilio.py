@@ -4,6 +4,10 @@ Sends go to ``POST {api_base}/2010-04-01/Accounts/{sid}/Messages.json`` with
 httpx; Twilio pushes status reports and inbound texts to our webhooks, so the
 drain methods return nothing. Providers never touch the database (design.md).
 
+A message whose status webhook never came is looked up with
+``GET {api_base}/2010-04-01/Accounts/{sid}/Messages/{MessageSid}.json``
+(:meth:`TwilioProvider.fetch_status`, asked by ``services.reconcile``).
+
 Error mapping (R-E-02, retry policy): a Twilio error body (``code``,
 ``message``, ``more_info``, ``status``) becomes ``error_code=str(code)``, which
 the delivery service looks up in ``domain.carrier_errors`` (21610 is never
@@ -18,6 +22,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,6 +53,21 @@ _STATUS = {
     "undelivered": "undelivered",
     "failed": "failed",
 }
+
+# A looked-up Message resource's status as a receipt would report it. Only what
+# the carrier has decided counts: "accepted", "queued", "sending" and
+# "scheduled" are Twilio still holding it (None, ask again later), as is any
+# status we do not model ("partially_delivered", inbound ones). "canceled" is
+# a scheduled send Twilio will never make: "failed".
+_LOOKUP_STATUS = {
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
+    "canceled": "failed",
+}
+_FAILED = frozenset({"undelivered", "failed"})
 
 
 class MultiParams(dict[str, str]):
@@ -223,6 +244,54 @@ class TwilioProvider:
     def drain_status_updates(self) -> list[StatusUpdate]:
         return []
 
+    # look-up -------------------------------------------------------------------------
+    def message_url(self, provider_message_id: str) -> str:
+        return (
+            f"{self.api_base}/2010-04-01/Accounts/{self.account_sid}"
+            f"/Messages/{provider_message_id}.json"
+        )
+
+    def fetch_status(self, provider_message_id: str) -> StatusUpdate | None:
+        """Twilio's Message resource mapped onto a receipt (``StatusLookup``).
+
+        ``status`` maps through :data:`_LOOKUP_STATUS`; a failure's ``error_code``
+        becomes the receipt's code (so R-E-02's table applies as for a webhook) and
+        ``date_updated`` its time. None for a status Twilio has not settled, a
+        404 (Twilio does not know the SID), and any answer that is not a Message
+        (a refused credential, a 5xx, no connection), which is logged.
+        """
+        if not provider_message_id or "/" in provider_message_id:
+            return None
+        try:
+            response = self._client.get(
+                self.message_url(provider_message_id),
+                auth=(self.account_sid, self._auth_token),
+                headers={"Accept": "application/json"},
+            )
+        except httpx.TransportError as exc:
+            log.warning("twilio look-up of %s failed: %s", provider_message_id, type(exc).__name__)
+            return None
+        payload = _json(response)
+        if response.status_code != 200 or payload.get("sid") != provider_message_id:
+            if response.status_code != 404:
+                log.warning(
+                    "twilio look-up of %s answered %s", provider_message_id, response.status_code
+                )
+            return None
+        raw = str(payload.get("status") or "").lower()
+        status = _LOOKUP_STATUS.get(raw)
+        if status is None:
+            return None
+        code = payload.get("error_code")
+        return StatusUpdate(
+            provider=self.name,
+            provider_message_id=provider_message_id,
+            status=status,
+            error_code=str(code) if code is not None and status in _FAILED else None,
+            at=_rfc2822(payload.get("date_updated")),
+            source="lookup",
+        )
+
     def drain_inbound(self) -> list[InboundSms]:
         return []
 
@@ -249,6 +318,19 @@ def _form_dict(items: Sequence[tuple[str, str]]) -> dict[str, str | list[str]]:
         else:
             out[key] = value
     return out
+
+
+def _rfc2822(value: object) -> datetime | None:
+    """Twilio's resource dates (``Thu, 30 Jul 2015 20:12:31 +0000``) as aware UTC."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(UTC)
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

@@ -124,7 +124,7 @@ class _Drain:
             target.id,
             status,
             update.at or now,
-            {"callback": True},
+            {"callback": True} if update.source == "callback" else {"source": update.source},
             provider=update.provider,
             provider_message_id=update.provider_message_id,
             error_code=code[:16] if code else None,

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from frontdesk.clock import Clock
 from frontdesk.providers.base import Provider
-from frontdesk.services import delivery, health, inbound, status
+from frontdesk.services import delivery, health, inbound, reconcile, status
 from frontdesk.storage.db import Database
 from frontdesk.storage.notify import DueListener, notify_due
 from frontdesk.storage.uow import UnitOfWork
@@ -41,7 +41,10 @@ class Worker:
     idle_seconds: float = 0.2
     listen: bool = True
     health_every_seconds: float = 300.0
+    reconcile_every_seconds: float = 60.0
+    reconcile_policy: reconcile.ReconcilePolicy = reconcile.DEFAULT_POLICY
     _last_health: datetime | None = None
+    _last_reconcile: datetime | None = None
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -68,6 +71,7 @@ class Worker:
         self.apply_reports()
         self.expire_reviews()
         self.enforce_health()
+        self.reconcile()
         return result.claimed
 
     def deliver_one(self) -> bool:
@@ -112,6 +116,28 @@ class Worker:
             suspended = health.enforce(uow, now)
             uow.commit()
         return suspended
+
+    def reconcile(self) -> int:
+        """Guarantee 2: settle messages left ``sending`` (a receipt lost or missed) by
+        asking the carrier, at most every ``reconcile_every_seconds``. The read and the
+        settling are two transactions; the carrier is asked between them, holding none
+        (services/reconcile.py). Returns how many messages were settled."""
+        now = self.clock.now()
+        if (
+            self._last_reconcile is not None
+            and (now - self._last_reconcile).total_seconds() < self.reconcile_every_seconds
+        ):
+            return 0
+        self._last_reconcile = now
+        with UnitOfWork(self.db, write=False) as peek:
+            stuck = reconcile.stuck(peek, now, self.reconcile_policy)
+        if not stuck:
+            return 0
+        answers = reconcile.look_up(self.provider, stuck)
+        with UnitOfWork(self.db) as uow:
+            result = reconcile.settle(uow, answers, now, self.reconcile_policy)
+            uow.commit()
+        return result.resolved + result.unresolved
 
     def expire_reviews(self) -> int:
         """Expire overdue reviews; the write transaction (on SQLite, the database write
