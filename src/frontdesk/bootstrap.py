@@ -86,6 +86,7 @@ def build(
         clock=clock,
         batch=settings.worker_batch,
         idle_seconds=settings.worker_idle_seconds,
+        linger_seconds=settings.worker_linger_seconds,
         reconcile_every_seconds=settings.reconcile_every_seconds,
         reconcile_policy=ReconcilePolicy(
             after=timedelta(seconds=settings.reconcile_after_seconds),

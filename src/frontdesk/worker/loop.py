@@ -39,6 +39,7 @@ class Worker:
     clock: Clock
     batch: int = 100
     idle_seconds: float = 0.2
+    linger_seconds: float = 0.02
     listen: bool = True
     health_every_seconds: float = 300.0
     reconcile_every_seconds: float = 60.0
@@ -198,6 +199,10 @@ class Worker:
                         pause = min(self.idle_seconds * 2**errors, MAX_ERROR_BACKOFF_SECONDS)
                     self._wake.wait(pause)
                     self._wake.clear()
+                elif claimed < self.batch and self.linger_seconds > 0:
+                    # A partial batch: let the next one fill a little instead of paying a
+                    # step's fixed cost (claim, facts, receipts) for a handful of messages.
+                    self._stop.wait(self.linger_seconds)
         finally:
             self._stop_listener()
 
