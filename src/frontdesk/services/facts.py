@@ -112,9 +112,12 @@ def sender_campaign(
 # --------------------------------------------------------------------------- one message
 
 
+_CATEGORIES = {c.value: c for c in Category}
+
+
 def _recent(rows: Sequence[tuple[datetime, str, str | None]]) -> tuple[gate.RecentSend, ...]:
     return tuple(
-        gate.RecentSend(at=send_at, category=Category(cat), subject=subject or cat)
+        gate.RecentSend(at=send_at, category=_CATEGORIES[cat], subject=subject or cat)
         for send_at, cat, subject in sorted(rows, key=lambda r: (r[0], r[1], r[2] or ""))
     )
 

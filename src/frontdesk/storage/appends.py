@@ -72,6 +72,10 @@ class _Plan:
     processors: tuple[Callable[[Any], Any] | None, ...]
     defaults: dict[str, Any]
 
+    @property
+    def converted(self) -> list[tuple[int, Callable[[Any], Any]]]:
+        return [(i, p) for i, p in enumerate(self.processors) if p is not None]
+
 
 _PLANS: dict[tuple[str, Table, tuple[str, ...]], _Plan | None] = {}
 
@@ -114,15 +118,15 @@ def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
     if plan is None:
         conn.execute(insert(table), rows)
         return
-    pairs = tuple(zip(plan.names, plan.processors, strict=True))
     if plan.defaults:
         rows = [{**plan.defaults, **row} for row in rows]
-    if plan.positional:
-        params: list[Any] = [
-            tuple(p(row[n]) if p is not None else row[n] for n, p in pairs) for row in rows
-        ]
-    else:
-        params = [{n: p(row[n]) if p is not None else row[n] for n, p in pairs} for row in rows]
+    names, converted = plan.names, plan.converted
+    params: list[Any] = []
+    for row in rows:
+        values = [row[name] for name in names]
+        for index, process in converted:
+            values[index] = process(values[index])
+        params.append(tuple(values) if plan.positional else dict(zip(names, values, strict=True)))
     conn.exec_driver_sql(plan.sql, params)
 
 
