@@ -491,7 +491,9 @@ class Ctx:
 
     @property
     def pg(self) -> bool:
-        return isinstance(self.store, PostgresStore)
+        """Workers run as separate ``frontdesk worker`` processes (PostgreSQL, or SQLite
+        with ``--external-worker``)."""
+        return isinstance(self.store, PostgresStore) or self.args.external_worker
 
 
 def wait_handed_off(ctx: Ctx, url: str, n: int, procs: list[Proc]) -> float:
@@ -612,6 +614,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=None, help="client connections")
     parser.add_argument("--db", default=None, help="postgresql://... (default: temp SQLite)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (PostgreSQL)")
+    parser.add_argument(
+        "--external-worker",
+        action="store_true",
+        help="SQLite: deliver with --workers separate `frontdesk worker` processes, not the "
+        "worker thread inside the API process (for comparison; not the embedded default)",
+    )
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--area-code", default=None, help="recipients' area code (default: auto)")
     parser.add_argument("--stall", type=float, default=120, help="give up after this idle time")
@@ -620,8 +628,8 @@ def main() -> None:
     args.recipients = min(args.recipients, args.messages)
     if math.ceil(args.messages / args.recipients) > MAX_FREQUENCY_CAP:
         parser.error(f"--messages may be at most {MAX_FREQUENCY_CAP} x --recipients (R-Q-04)")
-    if args.db is None and args.workers != 1:
-        parser.error("--workers applies to PostgreSQL; on SQLite the worker is embedded")
+    if args.db is None and args.workers != 1 and not args.external_worker:
+        parser.error("--workers applies to PostgreSQL or to SQLite with --external-worker")
     area = args.area_code or pick_area_code()
     phones = recipients(args.recipients, area)
     modes = ("bulk", "single") if args.mode == "both" else (args.mode,)
