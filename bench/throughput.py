@@ -46,8 +46,11 @@ Method
   worker`` processes hand off (their CPU is reported as "workers"). The hand-off
   phase's wall time and CPU there include starting those processes (≈ 1–2 s of
   imports each); its span rate does not.
+* ``--external-worker`` (SQLite): the API runs no worker and ``--workers N``
+  ``frontdesk worker`` processes deliver from the same file, as on PostgreSQL — for
+  comparison only; the embedded default is the worker thread in the API process.
 * ``--profile PATH``: the first round's server runs under ``bench/_serve.py``
-  (cProfile in every thread: event loop, route thread pool, worker) and writes
+  (cProfile in thread CPU time in every thread: event loop, committer, worker) and writes
   ``PATH`` with ``.<mode>-<phase>`` before the suffix. Profiled figures are slower.
 
 Usage::
