@@ -67,6 +67,23 @@ def _make_smpp(settings: Settings) -> Provider:
     )
 
 
+DEFAULT_WORKER_BATCH = 100
+NETWORK_CARRIER_SQLITE_BATCH = 5
+
+
+def worker_batch(settings: Settings, db: Database, provider: Provider) -> int:
+    """The hand-off batch. On SQLite the claim, the carrier calls and the commit share one
+    transaction holding the database's only write lock: with a real carrier (~150 ms a
+    call) 100 messages would keep an inbound STOP waiting ~15 s, Twilio's webhook
+    timeout. A small batch there bounds that wait; the in-process simulator answers
+    at once, and PostgreSQL writers do not block each other."""
+    if settings.worker_batch is not None:
+        return settings.worker_batch
+    if db.dialect == "sqlite" and not isinstance(provider, CarrierSimulator):
+        return NETWORK_CARRIER_SQLITE_BATCH
+    return DEFAULT_WORKER_BATCH
+
+
 def build(
     settings: Settings,
     *,
@@ -84,7 +101,7 @@ def build(
         db=db,
         provider=provider,
         clock=clock,
-        batch=settings.worker_batch,
+        batch=worker_batch(settings, db, provider),
         idle_seconds=settings.worker_idle_seconds,
         linger_seconds=settings.worker_linger_seconds,
         reconcile_every_seconds=settings.reconcile_every_seconds,
