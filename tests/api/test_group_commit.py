@@ -162,3 +162,15 @@ def test_stop_writes_what_is_queued_and_a_later_send_starts_again(env: Env) -> N
     committer(env).stop()
     assert t.send("+13055550118").status_code == 201
     assert committer(env).requests == 2
+
+
+def test_an_answer_for_a_caller_whose_event_loop_closed_is_dropped_not_raised() -> None:
+    """The committer thread must survive a caller that went away (its loop closed)."""
+    from frontdesk.api.group_commit import _Request
+    from frontdesk.domain.messages import Category
+
+    loop = asyncio.new_event_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+    loop.close()
+    cmd = messages.SendCommand(to="+13055550111", body=BODY, category=Category.APPOINTMENT_REMINDER)
+    _Request("hash", cmd, (), loop, future).resolve((201, {}))  # no exception

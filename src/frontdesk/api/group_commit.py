@@ -59,7 +59,10 @@ class _Request:
     future: asyncio.Future[tuple[int, dict[str, Any]]]
 
     def resolve(self, outcome: Outcome) -> None:
-        self.loop.call_soon_threadsafe(_settle, self.future, outcome)
+        try:
+            self.loop.call_soon_threadsafe(_settle, self.future, outcome)
+        except RuntimeError:  # that event loop has closed: nobody is waiting any more
+            log.warning("a send's caller went away before its answer")
 
 
 def _settle(future: asyncio.Future[tuple[int, dict[str, Any]]], outcome: Outcome) -> None:
@@ -108,7 +111,7 @@ class SendCommitter:
             if self._stopping:
                 raise errors.AppError(503, "Shutting down", "The service is stopping; retry.")
             self._queue.append(request)
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="frontdesk-send-committer", daemon=True
                 )
