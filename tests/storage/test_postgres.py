@@ -33,7 +33,7 @@ from frontdesk.clock import FixedClock
 from frontdesk.config import Settings
 from frontdesk.ids import new_id
 from frontdesk.providers.simulator import CarrierSimulator
-from frontdesk.storage.claims import LOCK_RECIPIENT, claim_due
+from frontdesk.storage.claims import LOCK_RECIPIENT, claim_due_rows, load_message
 from frontdesk.storage.db import Database, connect
 from frontdesk.storage.models import Contact, Message, SendingNumber, Tenant
 from frontdesk.storage.notify import DueListener, listening_workers
@@ -47,6 +47,11 @@ PATIENT = "+13055550142"
 ROOT = Path(__file__).resolve().parents[2]
 LOGS: dict[int, IO[bytes]] = {}
 SETTLE = 120.0  # generous upper bound for background work; never a speed assertion
+
+
+def claim_due(session: Session, now: Any, limit: int) -> list[Message]:
+    """The worker's claim, its rows loaded as ORM objects the races below edit."""
+    return [load_message(session, row.id) for row in claim_due_rows(session, now, limit)]
 
 
 @pytest.fixture

@@ -278,29 +278,6 @@ def _claim(session: Session, now: datetime, limit: int) -> list[str]:
     return ids
 
 
-def claim_due(session: Session, now: datetime, limit: int) -> Sequence[Message]:
-    """Claim up to ``limit`` due messages for this transaction and mark them ``sending``.
-
-    The oldest due messages are claimed; they come back grouped by tenant (oldest
-    first within a tenant), so locks the hand-off takes per tenant (campaign and
-    brand caps, the audit chain) are taken in the same order by every worker and
-    cannot deadlock between workers.
-    """
-    ids = _claim(session, now, limit)
-    if not ids:
-        return []
-    return (
-        session.execute(
-            select(Message)
-            .where(Message.id.in_(ids))
-            .order_by(Message.tenant_id, Message.send_at, Message.id)
-            .execution_options(populate_existing=True)
-        )
-        .scalars()
-        .all()
-    )
-
-
 @dataclass(slots=True)
 class Claimed:
     """A claimed message as the hand-off reads it: its columns, no ORM object (issue 4).
@@ -330,7 +307,13 @@ _CLAIMED_COLUMNS = [MESSAGES.c[name] for name in Claimed.__dataclass_fields__]
 
 
 def claim_due_rows(session: Session, now: datetime, limit: int) -> list[Claimed]:
-    """:func:`claim_due`, same claim and order, returning :class:`Claimed` rows."""
+    """Claim up to ``limit`` due messages for this transaction and mark them ``sending``.
+
+    The oldest due messages are claimed; they come back grouped by tenant (oldest
+    first within a tenant), so locks the hand-off takes per tenant (campaign and
+    brand caps, the audit chain) are taken in the same order by every worker and
+    cannot deadlock between workers. Rows, not ORM objects (see :class:`Claimed`).
+    """
     ids = _claim(session, now, limit)
     if not ids:
         return []
@@ -400,20 +383,6 @@ class MessageUpdates:
             session.execute(stmt, batch)
         for obj in loaded:
             session.expire(obj)
-
-
-def handed_off_from(session: Session, number: str, since: datetime) -> int:
-    """Messages handed to the carrier from ``number`` since ``since`` (R-R-04 windows).
-
-    Exact inside a claim transaction: the claim holds the number's advisory lock.
-    """
-    return int(
-        session.execute(
-            select(func.count())
-            .select_from(Message)
-            .where(Message.from_phone == number, Message.handed_off_at >= since)
-        ).scalar_one()
-    )
 
 
 def next_due_at(session: Session) -> datetime | None:
