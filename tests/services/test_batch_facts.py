@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
 from frontdesk.domain.messages import Category
 from frontdesk.ids import new_id
 from frontdesk.services import facts as facts_service
 from frontdesk.services import messages as messages_service
 from frontdesk.storage.models import Contact, Message, Suppression
-from frontdesk.storage.uow import UnitOfWork
+from frontdesk.storage.uow import TenantScope, UnitOfWork
 from tests.conftest import BUSINESS_NUMBER, Env
+from tests.services.carrier import set_settings
 
 PATIENT = "+13055550142"
 REMINDER = (
@@ -82,7 +84,7 @@ def test_R_C_06_the_second_message_of_a_batch_to_a_new_contact_is_not_a_first_me
         after = batch.facts(request)
         assert first.message.status == "queued"
         assert after.contact.first_message is False
-        assert len(after.contact.recent) == 1
+        assert after.contact.recent == (), "one send is fewer than any cap (gate.fewest_that_cap)"
         uow.session.flush()
         assert after == facts_service.gather(
             scope, scope.tenant(), PATIENT, now, at=now, sender=BUSINESS_NUMBER
@@ -212,3 +214,97 @@ def test_audit_chain_head_is_memoised_per_transaction_only(env: Env) -> None:
         actions = [e.action for e in uow.tenant(t.id).audit_entries(None, 1000, 0)]
     assert check.ok and check.checked == len(actions)
     assert actions[-5:] == ["test.first"] * 3 + ["test.other", "test.first"]
+
+
+def _stored_reminders(env: Env, tenant_id: str, phone: str, count: int) -> None:
+    now = env.clock.now()
+    with UnitOfWork(env.container.db) as uow:
+        for i in range(count):
+            uow.session.add(
+                Message(
+                    id=new_id("msg"),
+                    tenant_id=tenant_id,
+                    to_phone=phone,
+                    from_phone=BUSINESS_NUMBER,
+                    body=REMINDER,
+                    category="appointment_reminder",
+                    status="delivered",
+                    send_at=now - timedelta(hours=1 + i),
+                    attempts=1,
+                    created_at=now - timedelta(hours=1 + i),
+                    updated_at=now,
+                )
+            )
+        uow.commit()
+
+
+def test_R_Q_04_a_history_that_cannot_reach_the_cap_is_counted_not_read(
+    env: Env, monkeypatch: Any
+) -> None:
+    """Issue 4: a number with fewer capped sends than the cap, even counting this batch's
+    own, costs an aggregate row, not its history; one that could reach it is read."""
+    t = env.tenant()
+    near, far = PATIENT, "+13055550143"
+    for phone in (near, far):
+        t.consent(phone)
+    _stored_reminders(env, t.id, near, 2)  # + 1 in the batch = 3, the default cap
+    _stored_reminders(env, t.id, far, 1)  # + 1 in the batch = 2
+    read: list[set[str]] = []
+    original = TenantScope.live_sends_for
+
+    def spy(self: TenantScope, phones: Any, **kw: Any) -> Any:
+        read.append(set(phones))
+        return original(self, phones, **kw)
+
+    monkeypatch.setattr(TenantScope, "live_sends_for", spy)
+    r = t.post("/v1/messages/batch", {"messages": [reminder(near), reminder(far)]})
+    assert [m["status"] for m in r.json()["results"]] == ["queued", "queued"]
+    assert read == [{near}], "only the number that could reach the cap had its history read"
+    r = t.post("/v1/messages/batch", {"messages": [reminder(near), reminder(far)]})
+    statuses = [(m["status"], codes(m)) for m in r.json()["results"]]
+    assert statuses == [("blocked", ["frequency_cap"]), ("queued", [])]
+
+
+def test_R_Q_03_a_state_subject_cap_lowers_the_count_that_reads_the_history(env: Env) -> None:
+    """FL allows 3 solicitations a day on one subject (R-Q-03): with the platform cap
+    raised to 20, a Florida number's history is still read from its third send, and a
+    fourth marketing message on the same subject is blocked."""
+    t = env.tenant()
+    fl = "+13055550144"  # 305: Miami
+    t.consent(fl, scope="marketing")
+    set_settings(env, t.id, frequency_cap=20)
+    promo = {
+        "to": fl,
+        "body": "Bright Smile Dental: whitening is 20% off this week. Reply STOP to opt out.",
+        "category": "marketing",
+        "subject": "whitening",
+    }
+    first = t.post("/v1/messages/batch", {"messages": [promo] * 2}).json()["results"]
+    results = first + t.post("/v1/messages/batch", {"messages": [promo] * 2}).json()["results"]
+    assert [m["status"] for m in results] == ["queued"] * 3 + ["blocked"], results
+    assert [r["rule"] for r in results[3]["explanations"]] == ["R-Q-03"]
+
+
+def test_R_Q_04_a_cap_lowered_inside_the_transaction_reads_the_history_late(env: Env) -> None:
+    """The batch counted a number's history against the cap it saw; when the cap is
+    lowered afterwards in the same transaction, the decision still sees every send."""
+    t = env.tenant()
+    t.consent(PATIENT)
+    set_settings(env, t.id, frequency_cap=20)
+    _stored_reminders(env, t.id, PATIENT, 2)
+    now = env.clock.now()
+    cmd = messages_service.SendCommand(
+        to=PATIENT, body=REMINDER, category=Category.APPOINTMENT_REMINDER
+    )
+    with UnitOfWork(env.container.db) as uow:
+        scope = uow.tenant(t.id)
+        batch = messages_service.prepare_batch(scope, [cmd], now)
+        tenant = scope.tenant()
+        tenant.settings = {**(tenant.settings or {}), "frequency_cap": 2}
+        decision, _ = messages_service.decide(scope, tenant, cmd, now, batch=batch)
+        assert decision.codes == ("frequency_cap",)
+        request = facts_service.FactsRequest(PATIENT, now, None, BUSINESS_NUMBER)
+        assert len(batch.facts(request).contact.recent) == 2
+        assert batch.facts(request) == facts_service.gather(
+            scope, tenant, PATIENT, now, at=now, sender=BUSINESS_NUMBER
+        )

@@ -82,6 +82,10 @@ class ContactFacts:
     timezone: str | None = None
     last_inbound_at: datetime | None = None
     first_message: bool = True
+    # The capped sends within 24 h either side of the message, oldest first; left
+    # empty when there are fewer than :func:`fewest_that_cap` of them, because so few
+    # cannot block it (R-Q-04, R-Q-03) and reading them is most of a batch's fact
+    # reads (issue 4).
     recent: tuple[RecentSend, ...] = ()
     not_sms_capable: str | None = None  # "invalid" (30005) or "landline" (30006), R-E-03
 
@@ -408,6 +412,20 @@ def rule_frequency_cap(ctx: _Ctx) -> Reason | None:
                     "Wait 24 hours from the earliest of them or change the subject.",
                 )
     return None
+
+
+def fewest_that_cap(tenant: TenantFacts, recipient: quiet_hours.Recipient) -> int:
+    """The fewest capped sends around a message to ``recipient`` that can block it.
+
+    :func:`rule_frequency_cap` blocks at ``frequency_cap`` sends in the rolling
+    window (R-Q-04), or, where a state caps solicitations per subject, at that cap
+    (R-Q-03: FL, OK and MD allow 3). With fewer capped sends than this in the window
+    no rule can block, whatever their subjects, so the facts may leave them out.
+    """
+    state_cap = quiet_hours.subject_cap(quiet_hours.locate(recipient, tenant.timezone).states)
+    if state_cap is None:
+        return tenant.frequency_cap
+    return min(tenant.frequency_cap, state_cap)
 
 
 def _recipient(ctx: _Ctx) -> quiet_hours.Recipient:

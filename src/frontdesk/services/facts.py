@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from frontdesk.domain import gate
+from frontdesk.domain import gate, quiet_hours
 from frontdesk.domain.campaigns import SenderCampaign
 from frontdesk.domain.consent import ConsentState, fold
 from frontdesk.domain.messages import Category
@@ -115,10 +115,28 @@ def sender_campaign(
 _CATEGORIES = {c.value: c for c in Category}
 
 
-def _recent(rows: Sequence[tuple[datetime, str, str | None]]) -> tuple[gate.RecentSend, ...]:
+def _recent(
+    rows: Sequence[tuple[datetime, str, str | None]], fewest: int
+) -> tuple[gate.RecentSend, ...]:
+    """ContactFacts.recent: the window's capped sends, oldest first, or none at all
+    when there are fewer than ``fewest`` (:func:`gate.fewest_that_cap`)."""
+    if len(rows) < fewest:
+        return ()
     return tuple(
         gate.RecentSend(at=send_at, category=_CATEGORIES[cat], subject=subject or cat)
         for send_at, cat, subject in sorted(rows, key=lambda r: (r[0], r[1], r[2] or ""))
+    )
+
+
+def _fewest_that_cap(tfacts: gate.TenantFacts, e164: str, row: Any) -> int:
+    return gate.fewest_that_cap(
+        tfacts,
+        quiet_hours.Recipient(
+            e164=e164,
+            state=row.state if row else None,
+            postal_code=row.postal_code if row else None,
+            timezone=row.timezone if row else None,
+        ),
     )
 
 
@@ -199,7 +217,8 @@ def gather(
     recent = _recent(
         scope.sends_around(
             e164, at - WINDOW, at + WINDOW, exclude_message_id, skip_categories=UNCOUNTED
-        )
+        ),
+        _fewest_that_cap(tfacts, e164, row),
     )
     contact = _contact_facts(
         suppressions,
@@ -245,6 +264,9 @@ class _Recipient:
     under_review: bool = False
     live: int = 0
     live_ids: tuple[str, str] | None = None
+    requests: int = 0  # decisions of this batch for the number: each may add a send
+    windowed: int = 0  # stored capped sends inside the batch's window (counted, not read)
+    history: bool = False  # ``capped`` holds the stored sends, not only this batch's
     capped: list[_Send] = field(default_factory=list)
     confirmations: list[_Send] = field(default_factory=list)
 
@@ -256,6 +278,13 @@ class BatchFacts:
     same batch, so later decisions count it exactly as :func:`gather` would after
     that message was stored: toward the caps (R-Q-04, R-Q-03), the first-message
     rules (R-C-06 disclosures) and the opt-out confirmation count (R-FCC-06).
+
+    A number's stored send history is read only when it could matter: the capped
+    sends inside the batch's window are counted first, and their rows are read
+    only when that count plus this batch's own decisions for the number could reach
+    :func:`gate.fewest_that_cap`; the confirmations only when the number's consent
+    is revoked and it has any. Below that, :func:`gather` leaves ``recent`` empty
+    too, so the two give equal facts.
     """
 
     def __init__(
@@ -264,13 +293,23 @@ class BatchFacts:
         self.scope = scope
         self.tenant = tenant
         self.now = now
-        phones = {r.e164 for r in requests if r.e164 is not None}
-        self._by_phone: dict[str, _Recipient] = {p: _Recipient() for p in phones}
-        if phones:
-            self._load(phones, [r.at for r in requests if r.e164 is not None])
+        self._by_phone: dict[str, _Recipient] = {}
+        self._start, self._end = now - WINDOW, now + WINDOW
+        times: list[datetime] = []
+        for r in requests:
+            if r.e164 is not None:
+                rec = self._by_phone.get(r.e164)
+                if rec is None:
+                    rec = self._by_phone[r.e164] = _Recipient()
+                rec.requests += 1
+                times.append(r.at)
+        if times:
+            self._start, self._end = min(times) - WINDOW, max(times) + WINDOW
+            self._load()
 
-    def _load(self, phones: set[str], times: list[datetime]) -> None:
+    def _load(self) -> None:
         scope, by = self.scope, self._by_phone
+        phones = by.keys()
         for s in scope.active_suppressions_for(phones):
             by[s.phone].suppressions.append(s)
         for c in scope.consent_events_for(phones):
@@ -279,18 +318,52 @@ class BatchFacts:
             by[contact.phone].contact = contact
         for phone in scope.phones_under_review(phones):
             by[phone].under_review = True
-        for phone, (count, low, high) in scope.live_counts_for(phones).items():
-            by[phone].live, by[phone].live_ids = count, (low, high)
-        for phone, mid, send_at, created, cat, subject in scope.live_sends_for(
-            phones, skip_categories=UNCOUNTED, start=min(times) - WINDOW, end=max(times) + WINDOW
-        ):
-            by[phone].capped.append(_Send(mid, send_at, created, cat, subject))
-        for phone, mid, send_at, created, cat, subject in scope.live_sends_for(
-            phones, categories=(CONFIRMATION,)
-        ):
-            by[phone].confirmations.append(_Send(mid, send_at, created, cat, subject))
-        for rec in by.values():
+        counts = scope.live_counts_for(
+            phones,
+            skip_categories=UNCOUNTED,
+            start=self._start,
+            end=self._end,
+            confirmation=CONFIRMATION,
+        )
+        tfacts = tenant_facts(scope, self.tenant)
+        history: list[str] = []
+        confirmed: list[str] = []
+        for phone, rec in by.items():
             rec.consent = fold(to_domain(rec.consent_rows))
+            found = counts.get(phone)
+            if found is None:
+                rec.history = True  # nothing stored: the (empty) history is complete
+                continue
+            rec.live, rec.live_ids = found.live, (found.low, found.high)
+            rec.windowed = found.windowed
+            if found.windowed and found.windowed + rec.requests >= _fewest_that_cap(
+                tfacts, phone, rec.contact
+            ):
+                history.append(phone)
+            else:
+                rec.history = not found.windowed
+            if found.confirmations and rec.consent.revoked_at is not None:
+                confirmed.append(phone)
+        if history:
+            self._read_history(history)
+        if confirmed:
+            for phone, mid, send_at, created, cat, subject in scope.live_sends_for(
+                confirmed, categories=(CONFIRMATION,)
+            ):
+                by[phone].confirmations.append(_Send(mid, send_at, created, cat, subject))
+
+    def _read_history(self, phones: Sequence[str]) -> None:
+        """Read the stored capped sends of ``phones`` inside the batch's window, keeping
+        what :meth:`note_sent` already added (a stored row of this batch is one of them)."""
+        by = self._by_phone
+        for phone in phones:
+            by[phone].history = True
+        for phone, mid, send_at, created, cat, subject in self.scope.live_sends_for(
+            phones, skip_categories=UNCOUNTED, start=self._start, end=self._end
+        ):
+            rec = by[phone]
+            if all(s.id != mid for s in rec.capped):
+                rec.capped.append(_Send(mid, send_at, created, cat, subject))
 
     def facts(self, request: FactsRequest) -> gate.Facts:
         tfacts = tenant_facts(self.scope, self.tenant)
@@ -307,14 +380,19 @@ class BatchFacts:
                 1 for s in rec.confirmations if s.created_at >= since and s.id != excl
             )
         at = request.at
+        row = rec.contact
+        fewest = _fewest_that_cap(tfacts, request.e164, row)
+        if not rec.history and rec.windowed + len(rec.capped) >= fewest:
+            # more sends than this batch's decisions, or a setting changed meanwhile
+            self._read_history([request.e164])
         recent = _recent(
             [
                 (s.send_at, s.category, s.subject)
                 for s in rec.capped
                 if s.id != excl and at - WINDOW < s.send_at < at + WINDOW
-            ]
+            ],
+            fewest,
         )
-        row = rec.contact
         contact = _contact_facts(
             rec.suppressions,
             rec.under_review,

@@ -11,9 +11,21 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from functools import lru_cache
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import BindParameter, Row, Select, Table, bindparam, func, select, text, update
+from sqlalchemy import (
+    BindParameter,
+    Row,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from frontdesk.storage import appends, audit
@@ -38,6 +50,16 @@ LIVE_EXCLUDED = ("blocked", "canceled")
 EVENT_TABLE = cast(Table, MessageEvent.__table__)
 MESSAGE_TABLE = cast(Table, Message.__table__)
 IN_CHUNK = 500  # numbers per IN (...) list: far below SQLite's and PostgreSQL's limits
+
+
+class LiveCounts(NamedTuple):
+    """One number's live messages, counted (:meth:`TenantScope.live_counts_for`)."""
+
+    live: int
+    low: str
+    high: str
+    windowed: int
+    confirmations: int
 
 
 # The batch reads of the hot paths, built once: constructing a select() costs more than
@@ -74,8 +96,29 @@ _CONTACTS_FOR = select(
 _UNDER_REVIEW_FOR = select(Review.phone).where(
     Review.tenant_id == _TENANT, Review.phone.in_(_PHONES), Review.status == "pending"
 )
+_WINDOW_START = bindparam("start", type_=Message.send_at.type)
+_WINDOW_END = bindparam("end", type_=Message.send_at.type)
 _LIVE_COUNTS_FOR = (
-    select(Message.to_phone, func.count(), func.min(Message.id), func.max(Message.id))
+    select(
+        Message.to_phone,
+        func.count(),
+        func.min(Message.id),
+        func.max(Message.id),
+        func.sum(
+            case(
+                (
+                    and_(
+                        Message.category.notin_(bindparam("skip", expanding=True)),
+                        Message.send_at > _WINDOW_START,
+                        Message.send_at < _WINDOW_END,
+                    ),
+                    1,
+                ),
+                else_=0,
+            )
+        ),
+        func.sum(case((Message.category == bindparam("confirmation"), 1), else_=0)),
+    )
     .where(
         Message.tenant_id == _TENANT,
         Message.to_phone.in_(_PHONES),
@@ -407,16 +450,38 @@ class TenantScope:
             )
         return out
 
-    def live_counts_for(self, phones: Collection[str]) -> dict[str, tuple[int, str, str]]:
-        """phone -> (live messages, smallest id, largest id): enough to answer
-        :meth:`has_outbound_to` with or without one excluded id, without the rows."""
-        out: dict[str, tuple[int, str, str]] = {}
+    def live_counts_for(
+        self,
+        phones: Collection[str],
+        *,
+        skip_categories: Collection[str],
+        start: datetime,
+        end: datetime,
+        confirmation: str,
+    ) -> dict[str, LiveCounts]:
+        """Per number: its live messages (count, smallest and largest id: enough to
+        answer :meth:`has_outbound_to` with or without one excluded id), how many of
+        them are not in ``skip_categories`` with ``send_at`` strictly inside
+        (``start``, ``end``), and how many are of the ``confirmation`` category.
+
+        One aggregate query, no rows: the batch facts read a number's send history
+        only when these counts say it could reach a cap (issue 4)."""
+        out: dict[str, LiveCounts] = {}
+        params: dict[str, Any] = {
+            "tenant": self.tenant_id,
+            "skip": list(skip_categories),
+            "start": start,
+            "end": end,
+            "confirmation": confirmation,
+        }
         for chunk in self._chunks(phones):
-            rows = self.session.execute(
-                _LIVE_COUNTS_FOR, {"tenant": self.tenant_id, "phones": chunk}
-            )
-            for phone, count, low, high in rows:
-                out[phone] = (int(count), low, high)
+            params["phones"] = chunk
+            for phone, count, low, high, windowed, confirmations in self.session.execute(
+                _LIVE_COUNTS_FOR, params
+            ):
+                out[phone] = LiveCounts(
+                    int(count), low, high, int(windowed or 0), int(confirmations or 0)
+                )
         return out
 
     def live_sends_for(
