@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # The delivery worker as a thread inside the API process; None = on for SQLite (the
     # embedded default), off for PostgreSQL (``frontdesk worker`` processes scale out).
     embedded_worker: bool | None = None
+    # Long-running processes (``serve``, ``worker``): objects allocated before a cyclic
+    # garbage collection of the youngest generation; 0 keeps Python's default (700).
+    gc_threshold: int = 50_000
     review_hours: int = 24
     # New tenants must accept the SMS Messaging Policy before sending (R-B-03), and their
     # numbers need an approved campaign (R-R-01); None = required unless on the simulator.

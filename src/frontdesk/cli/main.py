@@ -60,7 +60,7 @@ def serve(
     import uvicorn
 
     from frontdesk.api.app import create_app
-    from frontdesk.bootstrap import build
+    from frontdesk.bootstrap import build, tune_gc
     from frontdesk.seed import admin_token, seed_demo
 
     settings = _settings()
@@ -97,9 +97,9 @@ def serve(
             'to opt out.", "category": "appointment_reminder"}\'',
             soft_wrap=True,
         )
-    uvicorn.run(
-        create_app(container), host=host, port=port, log_level="warning", access_log=False
-    )
+    application = create_app(container)
+    tune_gc(settings.gc_threshold)
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
 
 
 @app.command()
@@ -113,7 +113,7 @@ def worker(
     signal exits at once (status 1); the open transaction is rolled back and its
     messages are claimed again by another worker.
     """
-    from frontdesk.bootstrap import build
+    from frontdesk.bootstrap import build, tune_gc
     from frontdesk.worker.loop import Worker
 
     loop: Worker | None = None
@@ -150,6 +150,7 @@ def worker(
         f"(batch {loop.batch}, poll {loop.idle_seconds}s, "
         f"{'LISTEN/NOTIFY' if container.db.dialect == 'postgresql' else 'polling'})"
     )
+    tune_gc(settings.gc_threshold)
     try:
         loop.run_forever()
     finally:
