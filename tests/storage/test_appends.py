@@ -79,3 +79,37 @@ def test_commit_writes_the_queue_and_rollback_discards_it(env: Env) -> None:
         assert uow.session.get(Message, "msg_c2") is not None
         assert _count(uow, AuditEntry) == audit_before + 1
         assert uow.tenant(t.id).verify_audit().ok
+
+
+def test_updates_by_id_land_after_queued_rows_with_each_columns_conversion(env: Env) -> None:
+    """``update_by_id`` (the hand-off's and receipts' bulk row updates) writes what is
+    queued first, groups rows by column set and stores values as the ORM would."""
+    from datetime import timedelta
+
+    from frontdesk.storage import appends
+    from frontdesk.storage.claims import MESSAGES
+
+    t = env.tenant()
+    later = T0 + timedelta(minutes=5)
+    with UnitOfWork(env.container.db) as uow:
+        scope = uow.tenant(t.id)
+        for mid in ("msg_u1", "msg_u2", "msg_u3"):
+            scope.queue_message(_row(t.id, mid))
+        appends.update_by_id(
+            uow.session,
+            MESSAGES,
+            {
+                "msg_u1": {"status": "sending", "handed_off_at": later, "updated_at": later},
+                "msg_u2": {"status": "blocked", "reasons": [{"code": "opted_out"}]},
+                "msg_u3": {"status": "sending", "handed_off_at": later, "updated_at": later},
+            },
+        )
+        uow.commit()
+    with UnitOfWork(env.container.db) as uow:
+        found = uow.session.scalars(select(Message).where(Message.tenant_id == t.id))
+        got = {m.id: m for m in found}
+        assert got["msg_u1"].status == got["msg_u3"].status == "sending"
+        assert got["msg_u1"].handed_off_at == later and got["msg_u1"].updated_at == later
+        assert got["msg_u2"].status == "blocked"
+        assert got["msg_u2"].reasons == [{"code": "opted_out"}]
+        assert got["msg_u2"].handed_off_at is None and got["msg_u2"].updated_at == T0

@@ -506,6 +506,7 @@ def is_allowed(now: datetime, locality: Locality) -> bool:
     return all(_allowed_in(now, zone, states) for zone in _compiled(locality.zones))
 
 
+@lru_cache(maxsize=1024)
 def subject_cap(states: frozenset[str]) -> int | None:
     """Per-subject rolling-24 h cap of solicitations (R-Q-03, T-16): FL/OK/MD allow 3."""
     caps = [

@@ -32,12 +32,17 @@ RECIPIENT_SUPPRESSIONS = ("opt_out", "carrier_opt_out", "review_expired")
 LINE_SUPPRESSIONS = ("carrier_invalid", "carrier_landline")
 
 
+_KINDS = {k.value: k for k in EventKind}
+_SCOPES = {s.value: s for s in Scope}
+_METHODS = {m.value: m for m in Method}
+
+
 def to_domain(rows: Iterable[ConsentEventRow]) -> list[ConsentEvent]:
     return [
         ConsentEvent(
-            kind=EventKind(r.kind),
-            scope=Scope(r.scope) if r.scope else None,
-            method=Method(r.method) if r.method else None,
+            kind=_KINDS.get(r.kind) or EventKind(r.kind),
+            scope=(_SCOPES.get(r.scope) or Scope(r.scope)) if r.scope else None,
+            method=(_METHODS.get(r.method) or Method(r.method)) if r.method else None,
             at=r.captured_at,
             written=r.written,
             limited_to=frozenset(Category(c) for c in r.limited_to) if r.limited_to else None,

@@ -267,6 +267,7 @@ class _Recipient:
     requests: int = 0  # decisions of this batch for the number: each may add a send
     windowed: int = 0  # stored capped sends inside the batch's window (counted, not read)
     history: bool = False  # ``capped`` holds the stored sends, not only this batch's
+    fewest: tuple[object, object, int] | None = None  # (tenant facts, contact row, value)
     capped: list[_Send] = field(default_factory=list)
     confirmations: list[_Send] = field(default_factory=list)
 
@@ -336,8 +337,8 @@ class BatchFacts:
                 continue
             rec.live, rec.live_ids = found.live, (found.low, found.high)
             rec.windowed = found.windowed
-            if found.windowed and found.windowed + rec.requests >= _fewest_that_cap(
-                tfacts, phone, rec.contact
+            if found.windowed and found.windowed + rec.requests >= self._fewest(
+                tfacts, phone, rec
             ):
                 history.append(phone)
             else:
@@ -351,6 +352,17 @@ class BatchFacts:
                 confirmed, categories=(CONFIRMATION,)
             ):
                 by[phone].confirmations.append(_Send(mid, send_at, created, cat, subject))
+
+    @staticmethod
+    def _fewest(tfacts: gate.TenantFacts, phone: str, rec: _Recipient) -> int:
+        """:func:`gate.fewest_that_cap` for the number, once per batch unless the tenant
+        facts or the contact row it was worked out from have been replaced."""
+        known = rec.fewest
+        if known is not None and known[0] is tfacts and known[1] is rec.contact:
+            return known[2]
+        value = _fewest_that_cap(tfacts, phone, rec.contact)
+        rec.fewest = (tfacts, rec.contact, value)
+        return value
 
     def _read_history(self, phones: Sequence[str]) -> None:
         """Read the stored capped sends of ``phones`` inside the batch's window, keeping
@@ -381,7 +393,7 @@ class BatchFacts:
             )
         at = request.at
         row = rec.contact
-        fewest = _fewest_that_cap(tfacts, request.e164, row)
+        fewest = self._fewest(tfacts, request.e164, rec)
         if not rec.history and rec.windowed + len(rec.capped) >= fewest:
             # more sends than this batch's decisions, or a setting changed meanwhile
             self._read_history([request.e164])

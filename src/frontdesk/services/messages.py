@@ -229,7 +229,8 @@ def _accept(
         "encoding": decision.encoding,
         "send_at": decision.send_at,
         "idempotency_key": cmd.idempotency_key,
-        "request_hash": cmd.fingerprint(),
+        # Only a retry with the same key compares it (R-API idempotency).
+        "request_hash": cmd.fingerprint() if cmd.idempotency_key else None,
         "provider": None,
         "provider_message_id": None,
         "error_code": None,

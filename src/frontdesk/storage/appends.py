@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Table, event, insert
+from sqlalchemy import Connection, Dialect, Table, bindparam, event, insert, update
 from sqlalchemy.orm import ORMExecuteState, Session
 
 _KEY = "frontdesk.appends"
@@ -127,6 +127,75 @@ def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
     conn.exec_driver_sql(plan.sql, params)
 
 
+@dataclass(frozen=True)
+class _UpdatePlan:
+    """``UPDATE table SET <names> WHERE id = ?`` compiled for one dialect, with each
+    parameter's bind processor in the compiled order."""
+
+    sql: str
+    order: tuple[str, ...]  # "id" or a column name, per placeholder
+    positional: bool
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+
+_UPDATE_PLANS: dict[tuple[str, Table, tuple[str, ...]], _UpdatePlan] = {}
+
+
+def _update_plan(dialect: Dialect, table: Table, names: tuple[str, ...]) -> _UpdatePlan:
+    cache_key = (dialect.name, table, names)
+    plan = _UPDATE_PLANS.get(cache_key)
+    if plan is None:
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("k_id"))
+            .values({n: bindparam(f"v_{n}", type_=table.c[n].type) for n in names})
+        )
+        compiled = stmt.compile(dialect=dialect)
+        binds = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
+        order = tuple("id" if b == "k_id" else b[2:] for b in binds)
+        plan = _UPDATE_PLANS[cache_key] = _UpdatePlan(
+            sql=compiled.string,
+            order=order,
+            positional=compiled.positional,
+            processors=tuple(
+                table.columns[n].type.dialect_impl(dialect).bind_processor(dialect) for n in order
+            ),
+        )
+    return plan
+
+
+def update_by_id(session: Session, table: Table, rows: dict[str, dict[str, Any]]) -> None:
+    """Set columns of rows found by ``id``: one driver-level ``executemany`` per set of
+    column names, after the ORM's pending changes and the queued rows are written
+    (as before any statement). Rows the session holds are not refreshed: the
+    caller expires them."""
+    if not rows:
+        return
+    _before_statement(session)
+    conn = session.connection()
+    groups: dict[tuple[str, ...], list[tuple[str, dict[str, Any]]]] = {}
+    for row_id, values in rows.items():
+        groups.setdefault(tuple(sorted(values)), []).append((row_id, values))
+    for names, members in groups.items():
+        plan = _update_plan(conn.dialect, table, names)
+        params: list[Any] = []
+        for row_id, values in members:
+            ordered = [row_id if n == "id" else values[n] for n in plan.order]
+            for i, process in enumerate(plan.processors):
+                if process is not None:
+                    ordered[i] = process(ordered[i])
+            if plan.positional:
+                params.append(tuple(ordered))
+            else:
+                params.append(
+                    {
+                        ("k_id" if n == "id" else f"v_{n}"): v
+                        for n, v in zip(plan.order, ordered, strict=True)
+                    }
+                )
+        conn.exec_driver_sql(plan.sql, params)
+
+
 _RANKS: dict[Table, int] = {}
 
 
@@ -146,11 +215,14 @@ def discard(session: Session) -> None:
     session.info.pop(_KEY, None)
 
 
-def _before_execute(state: ORMExecuteState) -> None:
-    session = state.session
+def _before_statement(session: Session) -> None:
     if _KEY in session.info:
         session._autoflush()  # the ORM's rows first: queued rows may point at them
         write(session)
+
+
+def _before_execute(state: ORMExecuteState) -> None:
+    _before_statement(state.session)
 
 
 def _after_flush(session: Session, _context: Any) -> None:

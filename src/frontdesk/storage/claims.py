@@ -55,6 +55,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import Integer, Text
 
 from frontdesk.domain import throttle
+from frontdesk.storage import appends
 from frontdesk.storage.models import Contact, Message, Tenant
 
 DUE_STATUSES = ("queued", "scheduled")
@@ -369,18 +370,7 @@ class MessageUpdates:
         loaded = [obj for mid, obj in loaded_messages(session).items() if mid in rows]
         if loaded:
             session.flush()
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for message_id, values in rows.items():
-            params = {f"v_{k}": v for k, v in values.items()}
-            params["m_id"] = message_id
-            groups.setdefault(tuple(sorted(values)), []).append(params)
-        for names, batch in groups.items():
-            stmt = (
-                update(MESSAGES)
-                .where(MESSAGES.c.id == bindparam("m_id"))
-                .values({n: bindparam(f"v_{n}", type_=MESSAGES.c[n].type) for n in names})
-            )
-            session.execute(stmt, batch)
+        appends.update_by_id(session, MESSAGES, rows)
         for obj in loaded:
             session.expire(obj)
 

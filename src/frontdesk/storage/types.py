@@ -63,6 +63,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def _sqlite_text(value: Any) -> str | None:
+    last = _last_text  # one tuple, read once: safe while another thread replaces it
+    if value is last[0]:
+        return last[1]  # the rows of one batch share its clock reading
     if value is None:
         return None
     if not isinstance(value, datetime):
@@ -70,13 +73,33 @@ def _sqlite_text(value: Any) -> str | None:
     if value.tzinfo is None:
         raise ValueError("naive datetime refused: give a timezone-aware value")
     moment: datetime = value if value.tzinfo is UTC else value.astimezone(UTC)
-    return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+    text = moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+    _remember_text((value, text))
+    return text
+
+
+def _remember_text(pair: tuple[datetime, str]) -> None:
+    global _last_text
+    _last_text = pair
+
+
+_last_text: tuple[object, str | None] = (None, None)
+_MOMENTS: dict[str, datetime] = {}
 
 
 def _sqlite_moment(value: Any) -> datetime | None:
     if value is None:
         return None
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        found = _MOMENTS.get(value)
+        if found is not None:
+            return found  # rows read together often share a moment; datetimes are immutable
+        moment = datetime.fromisoformat(value)
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if isinstance(value, str):
+        if len(_MOMENTS) >= 4096:
+            _MOMENTS.clear()
+        _MOMENTS[value] = moment
+    return moment
