@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from frontdesk.bootstrap import (
-    DEFAULT_WORKER_BATCH,
     NETWORK_CARRIER_SQLITE_BATCH,
+    SIMULATOR_SQLITE_BATCH,
     build,
 )
 from frontdesk.clock import SystemClock
@@ -30,7 +30,9 @@ def _twilio() -> TwilioProvider:
 
 
 def test_the_simulator_on_sqlite_hands_off_full_batches(tmp_path: Path) -> None:
-    assert _batch(tmp_path, CarrierSimulator(seed=1, clock=SystemClock())) == DEFAULT_WORKER_BATCH
+    assert (
+        _batch(tmp_path, CarrierSimulator(seed=1, clock=SystemClock())) == SIMULATOR_SQLITE_BATCH
+    )
 
 
 def test_a_real_carrier_on_sqlite_hands_off_small_batches(tmp_path: Path) -> None:

@@ -69,17 +69,24 @@ def _make_smpp(settings: Settings) -> Provider:
 
 DEFAULT_WORKER_BATCH = 100
 NETWORK_CARRIER_SQLITE_BATCH = 5
+SIMULATOR_SQLITE_BATCH = 250
 
 
 def worker_batch(settings: Settings, db: Database, provider: Provider) -> int:
     """The hand-off batch. On SQLite the claim, the carrier calls and the commit share one
     transaction holding the database's only write lock: with a real carrier (~150 ms a
     call) 100 messages would keep an inbound STOP waiting ~15 s, Twilio's webhook
-    timeout. A small batch there bounds that wait; the in-process simulator answers
-    at once, and PostgreSQL writers do not block each other."""
+    timeout. A small batch there bounds that wait. The in-process simulator answers at
+    once, so there a batch holds the lock only for Frontdesk's own work (~0.3 ms a
+    message, under 0.1 s for 250, less than one 1,000-message API batch) and larger
+    batches spread each transaction's fixed cost thinner (issue 4: ~12 % less CPU per
+    hand-off than 100). PostgreSQL writers do not block each other: 100 keeps N
+    workers sharing a small backlog."""
     if settings.worker_batch is not None:
         return settings.worker_batch
-    if db.dialect == "sqlite" and not isinstance(provider, CarrierSimulator):
+    if db.dialect == "sqlite":
+        if isinstance(provider, CarrierSimulator):
+            return SIMULATOR_SQLITE_BATCH
         return NETWORK_CARRIER_SQLITE_BATCH
     return DEFAULT_WORKER_BATCH
 

@@ -17,8 +17,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str | None = None
-    # Messages claimed per hand-off transaction; None = 100, or 5 on SQLite with a real
-    # carrier, whose calls are made while the transaction holds the one write lock.
+    # Messages claimed per hand-off transaction; None = 100 on PostgreSQL; on SQLite 5 with
+    # a real carrier (its calls are made while the transaction holds the one write lock),
+    # 250 with the in-process simulator (bootstrap.worker_batch).
     worker_batch: int | None = None
     worker_idle_seconds: float = 0.2
     # After a partial batch the worker waits this long so the next batch fills a little

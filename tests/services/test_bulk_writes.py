@@ -118,3 +118,29 @@ def test_the_claim_takes_the_oldest_due_across_queued_and_scheduled(env: Env) ->
         ).all()
         states = {row.id: row.status for row in rows}
         assert [states[i] for i in ids] == ["sending", "sending", "sending", "queued"]
+
+
+def test_on_sqlite_the_claims_marking_reaches_each_row_with_its_hand_off_update(
+    env: Env,
+) -> None:
+    """Issue 4: given the batch's writes, the SQLite claim queues ``sending`` and the
+    attempt instead of updating at once; written, the rows are exactly as claimed."""
+    use_profile(env)
+    t = env.tenant()
+    t.consent(PATIENT)
+    ids = [t.send(PATIENT).json()["id"] for _ in range(2)]
+    now = env.clock.now()
+    with UnitOfWork(env.container.db) as uow:
+        writes = MessageUpdates()
+        claimed = claim_due_rows(uow.session, now, 5, writes)
+        assert [c.id for c in claimed] == ids and all(c.attempts == 1 for c in claimed)
+        pending = (
+            uow.session.execute(select(Message.status).where(Message.id.in_(ids))).scalars().all()
+        )
+        assert pending == ["queued", "queued"], "nothing written before the hand-off"
+        writes.set(ids[0], provider="simulator", handed_off_at=now, updated_at=now)
+        writes.write(uow.session)
+        uow.commit()
+    first, second = message(env, ids[0]), message(env, ids[1])
+    assert (first.status, first.attempts, first.provider) == ("sending", 1, "simulator")
+    assert (second.status, second.attempts, second.provider) == ("sending", 1, None)

@@ -508,18 +508,19 @@ def deliver_batch(
     The claimed rows are read as columns (:class:`Claimed`), not ORM objects, and
     their outcomes are written as bulk row updates (:class:`MessageUpdates`) and
     queued events. A plain hand-off changes nothing another message's facts
-    read (the claim already marked the rows ``sending``; the shaper counts this
-    batch's hand-offs itself), so the hand-offs are written together, at the end
-    or before the next other outcome. Every other outcome — blocked, deferred,
+    read (``queued`` and ``sending`` are both live to them; the shaper counts this
+    batch's hand-offs itself), so the hand-offs are written together, each with
+    its claim's marking (:func:`claim_due_rows`), at the end or before the next
+    other outcome. Every other outcome — blocked, deferred,
     throttled, failed, with any suppression or opt-out it records — is written at
     once, so the next re-check sees it.
     """
     result = BatchResult()
-    rows = claim_due_rows(uow.session, now, limit)
+    writes = MessageUpdates()
+    rows = claim_due_rows(uow.session, now, limit, writes)
     result.claimed = len(rows)
     shaper = _Shaper(uow.session)
     batches = _load_facts(uow, rows, now) if len(rows) > 1 else {}
-    writes = MessageUpdates()
     views: dict[str, _TenantView] = {}
     changed: set[tuple[str, str]] = set()
     for msg in rows:

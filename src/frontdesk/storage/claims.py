@@ -264,12 +264,12 @@ _DUE_HEAD = (
 )
 
 
-def _claim(session: Session, now: datetime, limit: int) -> list[str]:
+def _claim(session: Session, now: datetime, limit: int, *, mark: bool) -> list[str]:
     if session.get_bind().dialect.name == "postgresql":
         ids = _claim_ids_postgres(session, now, limit)
     else:
         ids = _claim_ids_sqlite(session, now, limit)
-    if ids:
+    if ids and mark:
         session.execute(
             update(Message)
             .where(Message.id.in_(ids))
@@ -307,22 +307,41 @@ class Claimed:
 _CLAIMED_COLUMNS = [MESSAGES.c[name] for name in Claimed.__dataclass_fields__]
 
 
-def claim_due_rows(session: Session, now: datetime, limit: int) -> list[Claimed]:
-    """Claim up to ``limit`` due messages for this transaction and mark them ``sending``.
+def claim_due_rows(
+    session: Session, now: datetime, limit: int, writes: MessageUpdates | None = None
+) -> list[Claimed]:
+    """Claim up to ``limit`` due messages for this transaction and mark them ``sending``
+    (one more attempt).
 
     The oldest due messages are claimed; they come back grouped by tenant (oldest
     first within a tenant), so locks the hand-off takes per tenant (campaign and
     brand caps, the audit chain) are taken in the same order by every worker and
     cannot deadlock between workers. Rows, not ORM objects (see :class:`Claimed`).
+
+    On SQLite, given the batch's ``writes``, the marking is queued there instead of
+    written at once, so it reaches each row together with the hand-off's own update:
+    one row update per message, not two (issue 4). That is safe there because the
+    claim, the re-check and the hand-off are one transaction holding the only write
+    lock, and nothing in it tells ``queued`` from ``sending`` before the updates are
+    written (both are live to the facts; a path that loads a full row writes the
+    queued updates first). PostgreSQL marks the rows at once, as before.
     """
-    ids = _claim(session, now, limit)
+    mark = writes is None or session.get_bind().dialect.name == "postgresql"
+    ids = _claim(session, now, limit, mark=mark)
     if not ids:
         return []
     c = MESSAGES.c
-    rows = session.execute(
-        select(*_CLAIMED_COLUMNS).where(c.id.in_(ids)).order_by(c.tenant_id, c.send_at, c.id)
-    )
-    return [Claimed(*row) for row in rows]
+    rows = [
+        Claimed(*row)
+        for row in session.execute(
+            select(*_CLAIMED_COLUMNS).where(c.id.in_(ids)).order_by(c.tenant_id, c.send_at, c.id)
+        )
+    ]
+    if not mark and writes is not None:
+        for row in rows:
+            row.attempts += 1
+            writes.set(row.id, status="sending", attempts=row.attempts, updated_at=now)
+    return rows
 
 
 def load_message(session: Session, message_id: str) -> Message:
