@@ -8,6 +8,7 @@ psycopg driver; nothing above storage does.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections import deque
@@ -15,11 +16,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
+def json_text(value: Any) -> str:
+    """JSON columns (reasons, event details, audit payloads — several per message) are
+    encoded with orjson, about five times faster than ``json.dumps`` for these small
+    values (issue 4). What orjson refuses (an integer beyond 64 bits) falls back to
+    the standard library, so nothing storable before is refused now. Reading stays
+    with the standard library: orjson would turn such an integer into a float."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 def normalise_url(url: str) -> str:
@@ -48,7 +62,11 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = create_engine(
+        url,
+        connect_args={"timeout": 30, "check_same_thread": False},
+        json_serializer=json_text,
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -135,6 +153,7 @@ def _postgres_engine(url: str, role: str | None) -> Engine:
         max_overflow=20,
         pool_pre_ping=True,
         pool_recycle=1800,
+        json_serializer=json_text,
         connect_args={
             "application_name": application_name(role),
             "connect_timeout": 10,
