@@ -19,7 +19,7 @@ from frontdesk.services import facts as facts_service
 from frontdesk.services import messages as messages_service
 from frontdesk.storage.models import Contact, Message, Suppression
 from frontdesk.storage.uow import TenantScope, UnitOfWork
-from tests.conftest import BUSINESS_NUMBER, Env
+from tests.conftest import BUSINESS_NUMBER, T0, Env
 from tests.services.carrier import set_settings
 
 PATIENT = "+13055550142"
@@ -308,3 +308,32 @@ def test_R_Q_04_a_cap_lowered_inside_the_transaction_reads_the_history_late(env:
         assert batch.facts(request) == facts_service.gather(
             scope, tenant, PATIENT, now, at=now, sender=BUSINESS_NUMBER
         )
+
+
+def test_R_FCC_06_a_folded_ledger_is_remembered_by_its_rows_not_by_the_number() -> None:
+    """The batch reads fold a number's consent rows once per distinct ledger: a
+    revocation appended later is a different ledger, so it is never missed."""
+    from types import SimpleNamespace
+
+    from frontdesk.services.consents import folded
+
+    now = T0
+
+    def row(event_id: str, kind: str, at_minutes: int) -> SimpleNamespace:
+        return SimpleNamespace(
+            id=event_id,
+            kind=kind,
+            scope="informational" if kind == "granted" else None,
+            method="web_form" if kind == "granted" else "sms_keyword",
+            written=True,
+            recipient_act=kind != "granted",
+            limited_to=["appointment_reminder"] if kind == "granted" else None,
+            captured_at=now + timedelta(minutes=at_minutes),
+        )
+
+    granted = [row("cev_1", "granted", 0)]
+    assert folded(granted).informational.granted
+    assert folded(granted) is folded([row("cev_1", "granted", 0)]), "same rows, same fold"
+    revoked = folded([*granted, row("cev_2", "revoked", 5)])
+    assert revoked.revoked_at == now + timedelta(minutes=5)
+    assert not revoked.informational.granted

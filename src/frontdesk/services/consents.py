@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
 from frontdesk import errors
 from frontdesk.domain.consent import (
@@ -51,6 +53,45 @@ def to_domain(rows: Iterable[ConsentEventRow]) -> list[ConsentEvent]:
         )
         for r in rows
     ]
+
+
+def folded(rows: Iterable[Any]) -> ConsentState:
+    """:func:`fold` of one number's ledger rows (the batch reads' columns), remembered by
+    the rows' values: the ledger is append-only and the fold a pure function of them, so
+    a number met again (its next batch, its hand-off) is not converted and folded again
+    (issue 4: about 8 µs a number a batch)."""
+    return _folded(
+        tuple(
+            (
+                r.id,
+                r.kind,
+                r.scope,
+                r.method,
+                r.written,
+                r.recipient_act,
+                tuple(r.limited_to) if r.limited_to else None,
+                r.captured_at,
+            )
+            for r in rows
+        )
+    )
+
+
+@lru_cache(maxsize=1 << 15)
+def _folded(rows: tuple[tuple[Any, ...], ...]) -> ConsentState:
+    return fold(
+        ConsentEvent(
+            kind=_KINDS.get(kind) or EventKind(kind),
+            scope=(_SCOPES.get(scope) or Scope(scope)) if scope else None,
+            method=(_METHODS.get(method) or Method(method)) if method else None,
+            at=at,
+            written=written,
+            limited_to=frozenset(Category(c) for c in limited) if limited else None,
+            recipient_act=recipient_act,
+            event_id=event_id,
+        )
+        for event_id, kind, scope, method, written, recipient_act, limited, at in rows
+    )
 
 
 def current_state(scope: TenantScope, e164: str) -> ConsentState:

@@ -28,11 +28,11 @@ from typing import Any
 
 from frontdesk.domain import gate, quiet_hours
 from frontdesk.domain.campaigns import SenderCampaign
-from frontdesk.domain.consent import ConsentState, fold
+from frontdesk.domain.consent import ConsentState
 from frontdesk.domain.messages import Category
 from frontdesk.ids import new_id
 from frontdesk.services import policy, registration
-from frontdesk.services.consents import current_state, to_domain
+from frontdesk.services.consents import current_state, folded
 from frontdesk.services.contacts import ensure_contact
 from frontdesk.storage import txmemo
 from frontdesk.storage.models import Contact, Suppression, Tenant
@@ -330,7 +330,7 @@ class BatchFacts:
         history: list[str] = []
         confirmed: list[str] = []
         for phone, rec in by.items():
-            rec.consent = fold(to_domain(rec.consent_rows))
+            rec.consent = folded(rec.consent_rows)
             found = counts.get(phone)
             if found is None:
                 rec.history = True  # nothing stored: the (empty) history is complete
