@@ -294,6 +294,9 @@ class BatchFacts:
         self.scope = scope
         self.tenant = tenant
         self.now = now
+        # What the caller worked out per command before the reads: messages.prepare_batch
+        # keeps (command, plan) here by the command's identity, so it is not redone.
+        self.plans: dict[int, tuple[object, object]] = {}
         self._by_phone: dict[str, _Recipient] = {}
         self._start, self._end = now - WINDOW, now + WINDOW
         times: list[datetime] = []

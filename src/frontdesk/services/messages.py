@@ -124,7 +124,13 @@ def decide(
     *,
     batch: facts_service.BatchFacts | None = None,
 ) -> tuple[gate.Decision, str | None]:
-    planned = plan(scope, tenant, cmd, now, exclude_message_id)
+    planned = None
+    if batch is not None and exclude_message_id is None:
+        made = batch.plans.get(id(cmd))
+        if made is not None and made[0] is cmd and isinstance(made[1], Planned):
+            planned = made[1]
+    if planned is None:
+        planned = plan(scope, tenant, cmd, now, exclude_message_id)
     req = planned.facts_request
     if batch is not None:
         facts = batch.facts(req)
@@ -141,8 +147,10 @@ def prepare_batch(
     """Read the facts for every command of a batch at once (issue 4); pass the result
     to :func:`submit` for each command, in order."""
     tenant = scope.tenant()
-    requests = [plan(scope, tenant, cmd, now).facts_request for cmd in cmds]
-    return facts_service.BatchFacts(scope, tenant, requests, now)
+    plans = [plan(scope, tenant, cmd, now) for cmd in cmds]
+    batch = facts_service.BatchFacts(scope, tenant, [p.facts_request for p in plans], now)
+    batch.plans = {id(cmd): (cmd, planned) for cmd, planned in zip(cmds, plans, strict=True)}
+    return batch
 
 
 def check(scope: TenantScope, cmd: SendCommand, now: datetime) -> gate.Decision:
