@@ -16,6 +16,10 @@ Nothing can observe the difference. Queued rows are written
 * before commit (``before_commit``);
 
 and a rollback discards them with the rest of the transaction.
+
+:func:`update_by_id` writes column updates of existing rows (the hand-off's and
+the receipts' message updates) the same way: queued rows first, then one
+driver-level ``executemany`` per set of columns.
 """
 
 from __future__ import annotations
