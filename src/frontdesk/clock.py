@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from frontdesk.lastcall import remember_last
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
@@ -33,21 +35,9 @@ class FixedClock:
         self._at += delta
 
 
+@remember_last  # the rows of one response mostly share one clock reading
 def rfc3339(moment: datetime | None) -> str | None:
     """RFC 3339 in UTC with a ``Z`` suffix, as every response renders times (api.md)."""
-    last = _last_rendered  # the rows of one response mostly share one clock reading
-    if moment is last[0]:
-        return last[1]
     if moment is None:
         return None
-    text = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    _remember((moment, text))
-    return text
-
-
-def _remember(pair: tuple[datetime, str]) -> None:
-    global _last_rendered
-    _last_rendered = pair
-
-
-_last_rendered: tuple[object, str | None] = (None, None)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -10,6 +10,8 @@ from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from frontdesk.lastcall import remember_last
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on every engine.
@@ -33,14 +35,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         return super().result_processor(dialect, coltype)
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if not isinstance(value, datetime):
-            raise TypeError(f"expected datetime, got {type(value).__name__}")
-        if value.tzinfo is None:
-            raise ValueError("naive datetime refused: give a timezone-aware value")
-        moment: datetime = value.astimezone(UTC)
-        if dialect.name == "sqlite":
+        moment = _aware_utc(value)
+        if moment is not None and dialect.name == "sqlite":
             return moment.replace(tzinfo=None)
         return moment
 
@@ -62,28 +58,22 @@ class UTCDateTime(TypeDecorator[datetime]):
 # (tests/storage/test_types.py compares the two on random moments).
 
 
-def _sqlite_text(value: Any) -> str | None:
-    last = _last_text  # one tuple, read once: safe while another thread replaces it
-    if value is last[0]:
-        return last[1]  # the rows of one batch share its clock reading
+def _aware_utc(value: Any) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, datetime):
         raise TypeError(f"expected datetime, got {type(value).__name__}")
     if value.tzinfo is None:
         raise ValueError("naive datetime refused: give a timezone-aware value")
-    moment: datetime = value if value.tzinfo is UTC else value.astimezone(UTC)
-    text = moment.replace(tzinfo=None).isoformat(" ", "microseconds")
-    _remember_text((value, text))
-    return text
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
-def _remember_text(pair: tuple[datetime, str]) -> None:
-    global _last_text
-    _last_text = pair
+@remember_last  # the rows of one batch share its clock reading
+def _sqlite_text(value: Any) -> str | None:
+    moment = _aware_utc(value)
+    return None if moment is None else moment.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-_last_text: tuple[object, str | None] = (None, None)
 _MOMENTS: dict[str, datetime] = {}
 
 
