@@ -162,9 +162,9 @@ def _live_sends_statement(
     if skip:
         stmt = stmt.where(Message.category.notin_(bindparam("skip", expanding=True)))
     if start:
-        stmt = stmt.where(Message.send_at > bindparam("start", type_=Message.send_at.type))
+        stmt = stmt.where(Message.send_at > _WINDOW_START)
     if end:
-        stmt = stmt.where(Message.send_at < bindparam("end", type_=Message.send_at.type))
+        stmt = stmt.where(Message.send_at < _WINDOW_END)
     return stmt.order_by(Message.send_at, Message.id)
 
 
