@@ -25,8 +25,9 @@ class Settings(BaseSettings):
     # After a partial batch the worker waits this long so the next batch fills a little
     # (a step costs the same for 5 messages as for 100); the hand-off latency it adds.
     worker_linger_seconds: float = 0.02
-    # Messages left ``sending`` (a receipt lost or missed): ask the carrier once they are
-    # this old, again every as long; past the deadline nobody can place them (reconcile).
+    # Messages left ``sending`` or ``sent`` (a receipt lost or missed): ask the carrier once
+    # their receipt is this late, then backing off with age; past the deadline a ``sending``
+    # one is ``undelivered`` (``no_receipt``), a ``sent`` one is left ``sent`` (reconcile).
     reconcile_after_seconds: float = 900.0
     reconcile_deadline_hours: float = 72.0
     reconcile_every_seconds: float = 60.0

@@ -1,4 +1,5 @@
-"""Reconciliation (guarantee 2, R-E-01, R-E-02): no message stays ``sending`` forever.
+"""Reconciliation (guarantee 2, R-E-01, R-E-02): no message stays ``sending`` forever, and
+a ``sent`` one whose final receipt was lost learns it from the carrier.
 
 A receipt lost with a killed process or a missed webhook is recovered by asking
 the carrier, through the receipt path (same state machine, same dedup); a
@@ -9,14 +10,16 @@ deadline, never ``delivered`` without evidence.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
+from itertools import pairwise
 
 from frontdesk.providers.base import InboundSms, OutboundSms, Provider, SendResult, StatusUpdate
 from frontdesk.providers.simulator import CarrierSimulator
 from frontdesk.services import reconcile, status
-from frontdesk.services.reconcile import ReconcileResult
+from frontdesk.services.reconcile import ReconcilePolicy, ReconcileResult
+from frontdesk.storage.reconcile import AskWindow
 from frontdesk.storage.uow import UnitOfWork
-from tests.conftest import Env
+from tests.conftest import T0, Env
 from tests.services.carrier import audit_actions, events, message, suppression_reasons, use_profile
 
 PATIENT = "+13055550142"
@@ -124,19 +127,120 @@ def test_a_message_within_the_threshold_is_not_asked(env: Env) -> None:
     assert _reconcile(env).resolved == 1
 
 
-def test_a_message_of_another_state_is_never_touched(env: Env) -> None:
-    use_profile(env, sent_delay=(1, 1), delivered_delay=(3600, 3600))
+def _sent_then_lost(env: Env, delivered_after: float = 2) -> tuple[str, str]:
+    """A message the carrier reported ``sent`` whose final receipt the process then lost."""
+    use_profile(env, sent_delay=(1, 1), delivered_delay=(delivered_after, delivered_after))
     t = env.tenant()
     t.consent(PATIENT)
     mid = t.send(PATIENT).json()["id"]
-    env.clock.advance(timedelta(seconds=1))
     env.step()
     env.clock.advance(timedelta(seconds=1))
     env.step()
-    assert message(env, mid).status == "sent"
+    got = message(env, mid)
+    assert got.status == "sent" and got.provider_message_id
+    env.simulator.lose_pending_receipts()
+    return mid, got.provider_message_id
+
+
+def test_guarantee_2_a_sent_message_whose_final_receipt_was_lost_is_settled(env: Env) -> None:
+    mid, _ = _sent_then_lost(env)
+    env.clock.advance(AFTER)
+    result = _reconcile(env)
+    assert (result.asked, result.resolved) == (1, 1)
+    assert message(env, mid).status == "delivered"
+    assert [e.status for e in events(env, mid)] == ["queued", "sending", "sent", "delivered"]
+    assert _reconcile(env).asked == 0
+
+
+def test_R_E_01_a_sent_message_is_never_undelivered_for_want_of_a_final_receipt(
+    env: Env,
+) -> None:
+    """Some carriers never send a final receipt: ``sent`` is the true state, so past the
+    deadline the message stays ``sent`` and is no longer asked about."""
+    mid, _ = _sent_then_lost(env, delivered_after=reconcile.DEADLINE.total_seconds() * 2)
+    env.clock.advance(AFTER)
+    result = _reconcile(env)
+    assert (result.asked, result.waiting, message(env, mid).status) == (1, 1, "sent")
+    env.clock.advance(reconcile.DEADLINE)
+    assert _reconcile(env) == ReconcileResult()
+    got = message(env, mid)
+    assert (got.status, got.error_code) == ("sent", None)
+
+
+def test_queued_scheduled_and_final_messages_are_never_asked(env: Env) -> None:
+    use_profile(env)
+    t = env.tenant()
+    t.consent(PATIENT)
+    done = t.send(PATIENT).json()["id"]
+    env.step()
+    env.step()
+    assert message(env, done).status == "delivered"
+    waiting = t.send(PATIENT, send_at=(env.clock.now() + timedelta(days=5)).isoformat())
+    assert waiting.json()["status"] in ("queued", "scheduled")
     env.clock.advance(reconcile.DEADLINE + AFTER)
     assert _reconcile(env) == ReconcileResult()
-    assert message(env, mid).status == "sent"
+    assert message(env, done).status == "delivered"
+
+
+def _due(window: AskWindow, handed: datetime, changed: datetime, state: str) -> bool:
+    """``storage.reconcile.awaiting_receipt``'s condition for one message, in Python."""
+    return (
+        handed <= window.handed_before
+        and changed <= window.asked_before
+        and (window.handed_after is None or handed > window.handed_after)
+        and (state == "sending" or not window.sending_only)
+    )
+
+
+def _ask_times(policy: ReconcilePolicy, state: str, tick: timedelta) -> list[timedelta]:
+    """When a message nobody can place is asked about, polling every ``tick``."""
+    handed = changed = T0
+    asked: list[timedelta] = []
+    now = T0
+    while now - T0 <= policy.deadline + policy.after:
+        if any(_due(w, handed, changed, state) for w in policy.windows(now)):
+            asked.append(now - T0)
+            changed = now
+            if now - T0 >= policy.deadline:
+                break  # the deadline verdict: ``undelivered``, never asked again
+        now += tick
+    return asked
+
+
+def test_look_ups_back_off_with_age_and_stop_at_the_deadline() -> None:
+    """A carrier API call per look-up: 16 in 72 hours, not one every 15 minutes."""
+    policy = reconcile.DEFAULT_POLICY
+    for state in ("sending", "sent"):
+        times = _ask_times(policy, state, timedelta(minutes=1))
+        assert times[0] == policy.after
+        gaps = [b - a for a, b in pairwise(times)]
+        before = [g for t, g in zip(times[1:], gaps, strict=True) if t < policy.deadline]
+        assert before == sorted(before)  # never more often as the message ages
+        assert all(g <= max(policy.after, t / 2) for t, g in zip(times[1:], gaps, strict=True))
+        if state == "sending":
+            assert times[-1] == policy.deadline  # asked once more, for the verdict
+            assert len(times) == 16
+        else:
+            assert times[-1] < policy.deadline
+            assert len(times) == 15
+
+
+def test_the_database_asks_on_the_same_schedule(env: Env) -> None:
+    [(mid, pid)] = _handed_off(env, PATIENT)
+    env.simulator.forget(pid)
+    tick = timedelta(minutes=15)
+    expected = _ask_times(reconcile.DEFAULT_POLICY, "sending", tick)
+    asked: list[timedelta] = []
+    start = message(env, mid).handed_off_at
+    assert start is not None
+    now = start
+    while now - start <= reconcile.DEADLINE + reconcile.AFTER:
+        env.clock.set(now)
+        if _reconcile(env).asked:
+            asked.append(now - start)
+        now += tick
+    assert asked == expected
+    assert message(env, mid).status == "undelivered"
 
 
 def test_unknown_until_the_deadline_then_undelivered_with_the_explanation(env: Env) -> None:

@@ -1,6 +1,6 @@
 """Reconciliation on PostgreSQL: two workers settling the same messages apply them once.
 
-``storage.reconcile.claim_sending`` takes the rows ``FOR UPDATE SKIP LOCKED``: a
+``storage.reconcile.claim_awaiting`` takes the rows ``FOR UPDATE SKIP LOCKED``: a
 second worker neither waits nor double-applies (guarantee 2, R-E-01 dedup).
 """
 
@@ -21,7 +21,7 @@ from frontdesk.config import Settings
 from frontdesk.providers.simulator import CarrierSimulator
 from frontdesk.services import reconcile
 from frontdesk.services.reconcile import ReconcileResult
-from frontdesk.storage.reconcile import claim_sending
+from frontdesk.storage.reconcile import claim_awaiting
 from frontdesk.storage.uow import UnitOfWork
 from tests.conftest import ADMIN, T0, Env
 from tests.services.carrier import audit_actions, events, message, use_profile
@@ -65,13 +65,13 @@ def test_a_row_held_by_one_worker_is_skipped_not_waited_for(pg_env: Env) -> None
     with UnitOfWork(db, write=False) as peek:
         found = reconcile.stuck(peek, now)
     with UnitOfWork(db) as first:
-        assert claim_sending(first.session, found) == {mid}
+        assert claim_awaiting(first.session, found) == {mid}
         with UnitOfWork(db) as second:
-            assert claim_sending(second.session, found) == set()
+            assert claim_awaiting(second.session, found) == set()
         reconcile.settle(first, reconcile.look_up(pg_env.simulator, found), now)
         first.commit()
     with UnitOfWork(db) as late:
-        assert claim_sending(late.session, found) == set()
+        assert claim_awaiting(late.session, found) == set()
     assert message(pg_env, mid).status == "delivered"
 
 

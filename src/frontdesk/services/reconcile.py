@@ -1,33 +1,45 @@
-"""Reconciliation: a message left ``sending`` is settled by asking its carrier (guarantee 2).
+"""Reconciliation: a message whose receipt never came is settled by asking its carrier
+(guarantee 2).
 
 A receipt can be lost: the simulator and SMPP hold pushed receipts in memory,
 and a killed process loses them; a Twilio status webhook can be missed (an
-outage, a wrong URL). Without more, the message would stay ``sending`` forever
-and show as in flight. Gateways reconcile, and so does the worker, in three
-steps so no transaction is open while a carrier is asked:
+outage, a wrong URL). Without more, a message would stay ``sending`` forever and
+show as in flight, or stay ``sent`` though the carrier knows it was delivered or
+refused. Gateways reconcile, and so does the worker, in three steps so no
+transaction is open while a carrier is asked:
 
-1. :func:`stuck` reads the oldest messages ``sending`` for longer than
-   :attr:`ReconcilePolicy.after` and not asked since (read-only);
+1. :func:`stuck` reads the oldest messages ``sending`` or ``sent`` that are due
+   a look-up (read-only; see :meth:`ReconcilePolicy.windows`);
 2. :func:`look_up` asks the provider (``providers.base.StatusLookup``), outside
    any transaction; a provider that cannot look up answers nothing;
-3. :func:`settle` claims the rows still ``sending`` on the same attempt
-   (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and applies each answer through
-   the receipt path, ``services.status.apply_statuses``: the same state machine
-   (never backwards), deduplication on (provider, provider message id, status)
-   and R-E-02 carrier-error handling as a webhook. A receipt that arrives later
-   is a duplicate or stale there.
+3. :func:`settle` claims the rows still in the state and on the attempt that
+   was read (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and applies each answer
+   through the receipt path, ``services.status.apply_statuses``: the same state
+   machine (never backwards), deduplication on (provider, provider message id,
+   status) and R-E-02 carrier-error handling as a webhook. A receipt that
+   arrives later is a duplicate or stale there.
 
-A message nobody can place once :attr:`ReconcilePolicy.deadline` has passed since
-its hand-off is given the honest verdict :data:`UNRESOLVED`: ``undelivered``
-with error code :data:`NO_RECEIPT` — the carrier accepted it (so not
-``failed``, which here means it never left us or was refused), and delivery was
-never confirmed (R-E-01: never promise delivery; never ``delivered`` without a
-receipt). The deadline is 72 hours, the validity period carriers' store-and-
-forward centres commonly keep a message for; ``delivery.VALIDITY`` (10 hours)
-bounds the wait *before* hand-off and is not the right bound here. The verdict
-is not a carrier error: it is never retried (the message may have arrived, and a
-second copy is worse than none) and triggers no R-E-02 platform action. Until the
-deadline an unanswered message is asked again every ``after``.
+**When to ask.** First once the receipt is :attr:`ReconcilePolicy.after` overdue,
+then at intervals that grow with the message's age (see
+:meth:`ReconcilePolicy.windows`): 16 look-ups over 72 hours instead of one
+every 15 minutes (288), because each is a carrier API call and Twilio rate-
+limits them per account.
+
+**When to stop.** A ``sending`` message nobody can place once
+:attr:`ReconcilePolicy.deadline` has passed since its hand-off is given the
+honest verdict :data:`UNRESOLVED`: ``undelivered`` with error code
+:data:`NO_RECEIPT` — the carrier accepted it (so not ``failed``, which here
+means it never left us or was refused), and delivery was never confirmed
+(R-E-01: never promise delivery; never ``delivered`` without a receipt). The
+deadline is 72 hours, the validity period carriers' store-and-forward centres
+commonly keep a message for; ``delivery.VALIDITY`` (10 hours) bounds the wait
+*before* hand-off and is not the right bound here. The verdict is not a carrier
+error: it is never retried (the message may have arrived, and a second copy is
+worse than none) and triggers no R-E-02 platform action. A ``sent`` message is
+simply no longer asked after the deadline and stays ``sent``: the carrier
+accepted it, and some carriers never return a final receipt (Twilio leaves such
+messages ``sent`` too), so "sent, delivery not confirmed" is already the true
+state.
 
 Services never commit; the worker owns the transactions.
 """
@@ -44,7 +56,7 @@ from frontdesk.providers.base import Provider, StatusLookup, StatusUpdate
 from frontdesk.services import status
 from frontdesk.storage import reconcile as store
 from frontdesk.storage.claims import load_message
-from frontdesk.storage.reconcile import Stuck
+from frontdesk.storage.reconcile import AskWindow, Stuck
 from frontdesk.storage.uow import UnitOfWork
 
 log = logging.getLogger("frontdesk.reconcile")
@@ -80,6 +92,25 @@ class ReconcilePolicy:
     deadline: timedelta = DEADLINE
     batch: int = BATCH
 
+    def windows(self, now: datetime) -> list[AskWindow]:
+        """The look-up schedule as bands of hand-off age.
+
+        Age ``[after, 2·after)`` is asked every ``after``; age
+        ``[after·2^k, after·2^(k+1))`` every ``after·2^(k-1)``, so each band holds
+        about two look-ups; bands stop at the deadline. Past it only ``sending``
+        messages are read, every ``after``, to be given the deadline verdict.
+        """
+        out: list[AskWindow] = []
+        low = self.after
+        step = self.after
+        while low < self.deadline:
+            high = min(low * 2, self.deadline)
+            out.append(AskWindow(now - high, now - low, now - step))
+            step = low
+            low = high
+        out.append(AskWindow(None, now - self.deadline, now - self.after, sending_only=True))
+        return out
+
 
 DEFAULT_POLICY = ReconcilePolicy()
 
@@ -105,8 +136,8 @@ class ReconcileResult:
 
 
 def stuck(uow: UnitOfWork, now: datetime, policy: ReconcilePolicy = DEFAULT_POLICY) -> list[Stuck]:
-    """The oldest ``sending`` messages due a look-up (a read; no row is held)."""
-    return store.stuck_sending(uow.session, now - policy.after, now - policy.after, policy.batch)
+    """The oldest ``sending`` or ``sent`` messages due a look-up (a read; no row is held)."""
+    return store.awaiting_receipt(uow.session, policy.windows(now), policy.batch)
 
 
 def look_up(provider: Provider, messages: Sequence[Stuck]) -> list[Answer]:
@@ -144,13 +175,14 @@ def settle(
     now: datetime,
     policy: ReconcilePolicy = DEFAULT_POLICY,
 ) -> ReconcileResult:
-    """Apply the answers to the messages still ``sending`` on the asked attempt.
+    """Apply the answers to the messages still in the state and on the attempt asked about.
 
-    Answers go through ``status.apply_statuses``; what is still ``sending`` after
-    that is given :data:`UNRESOLVED` past the deadline, else marked asked.
+    Answers go through ``status.apply_statuses``; what the answer did not move is
+    given :data:`UNRESOLVED` when it is ``sending`` past the deadline, else marked
+    asked.
     """
     result = ReconcileResult(asked=sum(a.asked for a in answers))
-    held = store.claim_sending(uow.session, [a.stuck for a in answers])
+    held = store.claim_awaiting(uow.session, [a.stuck for a in answers])
     mine = [a for a in answers if a.stuck.id in held]
     result.skipped = len(answers) - len(mine)
     answered = [a for a in mine if a.update is not None]
@@ -178,7 +210,9 @@ def settle(
     for answer in mine:
         if answer.stuck.id in moved:
             continue
-        if now - answer.stuck.handed_off_at >= policy.deadline:
+        if answer.stuck.status == store.SENDING and (
+            now - answer.stuck.handed_off_at >= policy.deadline
+        ):
             if _give_up(uow, answer, now, policy):
                 result.unresolved += 1
         else:

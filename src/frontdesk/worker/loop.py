@@ -119,8 +119,8 @@ class Worker:
         return suspended
 
     def reconcile(self) -> int:
-        """Guarantee 2: settle messages left ``sending`` (a receipt lost or missed) by
-        asking the carrier, at most every ``reconcile_every_seconds``. The read and the
+        """Guarantee 2: settle messages left ``sending`` or ``sent`` (a receipt lost or
+        missed) by asking the carrier, at most every ``reconcile_every_seconds``. The read and the
         settling are two transactions; the carrier is asked between them, holding none
         (services/reconcile.py). Returns how many messages were settled."""
         now = self.clock.now()
