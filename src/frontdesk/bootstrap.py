@@ -41,7 +41,12 @@ def make_provider(settings: Settings, clock: Clock) -> Provider:
             if settings.simulator_profile == "realistic"
             else SimulatorProfile()
         )
-        return CarrierSimulator(seed=settings.simulator_seed, profile=profile, clock=clock)
+        return CarrierSimulator(
+            seed=settings.simulator_seed,
+            profile=profile,
+            clock=clock,
+            memory=settings.simulator_memory,
+        )
     raise ValueError(f"FRONTDESK_PROVIDER={settings.provider!r} is not available; use 'simulator'")
 
 

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     require_registration: bool | None = None
     simulator_seed: int = 7
     simulator_profile: str = "clean"  # "clean" (no faults, benchmarks) or "realistic" (demo)
+    # Accepted messages the simulator remembers for look-ups, tests and the demo; older
+    # ones are forgotten, so a long-running demo holds bounded memory.
+    simulator_memory: int = Field(default=100_000, ge=1)
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_api_base: str = "https://api.twilio.com"

@@ -7,10 +7,17 @@ message, so ``services.reconcile`` can settle it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
+from frontdesk.bootstrap import build
 from frontdesk.clock import FixedClock
+from frontdesk.config import Settings
 from frontdesk.providers.base import StatusLookup, StatusUpdate, fetch_status
 from frontdesk.providers.simulator import CarrierSimulator
 from frontdesk.providers.smpp import SmppProvider
@@ -101,3 +108,37 @@ def test_looking_up_takes_no_random_draw_so_seeded_runs_repeat() -> None:
         return [(u.provider_message_id[-6:], u.status, u.at) for u in s.drain_status_updates()]
 
     assert key(quiet) == key(asked)
+
+
+def test_the_record_is_finite_so_a_long_run_holds_bounded_memory() -> None:
+    """The oldest messages beyond ``memory`` are forgotten, like a carrier's expired record."""
+    s = CarrierSimulator(clock=FixedClock(T0), memory=3)
+    ids = [s.send(sms(f"+1305555{n:04d}", n=n)).provider_message_id for n in range(5)]
+    assert all(ids)
+    assert [m.message_id for m in s.sent] == ["msg_2", "msg_3", "msg_4"]
+    assert [s.fetch_status(pid) is not None for pid in ids if pid] == [False, False] + [True] * 3
+    refusing = CarrierSimulator(clock=FixedClock(T0), memory=2)
+    refusing.opt_out_at_carrier(PATIENT)
+    refusing.profile = replace(refusing.profile, block_after_stop=True)
+    for n in range(4):
+        refusing.send(sms(PATIENT, n=n))
+    assert [m.message_id for m, _ in refusing.refused] == ["msg_2", "msg_3"]
+
+
+def test_a_simulator_that_remembers_nothing_is_refused() -> None:
+    with pytest.raises(ValueError, match="memory"):
+        CarrierSimulator(memory=0)
+
+
+def test_the_memory_is_a_setting(tmp_path: Path) -> None:
+    container = build(
+        Settings(database_url=f"sqlite:///{tmp_path / 'fd.db'}", simulator_memory=7),
+        clock=FixedClock(T0),
+    )
+    try:
+        assert isinstance(container.provider, CarrierSimulator)
+        assert container.provider.memory == 7
+    finally:
+        container.close()
+    with pytest.raises(ValidationError, match="simulator_memory"):
+        Settings(simulator_memory=0)

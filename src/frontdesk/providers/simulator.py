@@ -122,6 +122,7 @@ class CarrierSimulator:
     seed: int = 7
     profile: SimulatorProfile = FAULT_FREE
     clock: Clock = field(default_factory=SystemClock)
+    memory: int = 100_000
     sent: list[OutboundSms] = field(default_factory=list)
     refused: list[tuple[OutboundSms, str]] = field(default_factory=list)
     instance: str = field(default_factory=lambda: secrets.token_hex(4))
@@ -134,10 +135,14 @@ class CarrierSimulator:
     _answered: set[str] = field(default_factory=set)
     _stopped_at: dict[str, datetime] = field(default_factory=dict)
     _outcomes: dict[str, _Outcome] = field(default_factory=dict)
+    _remembered: deque[str] = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
+        if self.memory < 1:
+            raise ValueError("memory: the simulator must remember at least 1 message")
         self._rng = random.Random(self.seed)
+        self._remembered = deque(maxlen=self.memory)
 
     # the provider port ---------------------------------------------------------
     def send(self, message: OutboundSms) -> SendResult:
@@ -153,12 +158,12 @@ class CarrierSimulator:
             if p.transient_failure_rate and self._rng.random() < p.transient_failure_rate:
                 return self._refuse(message, "20503", "carrier temporarily unavailable")
             provider_id = f"SM{self.instance}{next(self._ids):012d}"
-            self.sent.append(message)
+            self._keep(self.sent, message)
             verdict = self._verdict(message, now)
             sent_at = now + self._delay(p.sent_delay)
             if verdict is not None and verdict[0] == "failed":
                 self._report(sent_at, provider_id, "failed", verdict[1])
-                self._outcomes[provider_id] = (None, sent_at, "failed", verdict[1])
+                self._remember(provider_id, (None, sent_at, "failed", verdict[1]))
                 return SendResult(accepted=True, provider_message_id=provider_id)
             final_at = sent_at + self._delay(p.delivered_delay)
             if p.reorder_rate and self._rng.random() < p.reorder_rate:
@@ -166,9 +171,9 @@ class CarrierSimulator:
             self._report(sent_at, provider_id, "sent")
             if verdict is not None:
                 self._report(final_at, provider_id, verdict[0], verdict[1])
-                self._outcomes[provider_id] = (sent_at, final_at, verdict[0], verdict[1])
+                self._remember(provider_id, (sent_at, final_at, verdict[0], verdict[1]))
                 return SendResult(accepted=True, provider_message_id=provider_id)
-            self._outcomes[provider_id] = (sent_at, final_at, "delivered", None)
+            self._remember(provider_id, (sent_at, final_at, "delivered", None))
             parts = segments.count(message.body).segments if p.per_part_receipts else 1
             for _ in range(max(parts, 1)):
                 self._report(final_at, provider_id, "delivered")
@@ -269,8 +274,24 @@ class CarrierSimulator:
         return None
 
     # internals ---------------------------------------------------------------
+    def _remember(self, provider_id: str, outcome: _Outcome) -> None:
+        """Record the outcome, forgetting the oldest once ``memory`` are held."""
+        remembered = self._remembered
+        if len(remembered) == remembered.maxlen:
+            self._outcomes.pop(remembered[0], None)
+        remembered.append(provider_id)
+        self._outcomes[provider_id] = outcome
+
+    def _keep(self, kept: list[_T], item: _T) -> None:
+        """Append to ``sent`` or ``refused``, which stay plain lists for the tests and
+        the demo: past ``memory`` plus a quarter, the oldest beyond ``memory`` are
+        dropped at once, so trimming costs O(1) per message on average."""
+        kept.append(item)
+        if len(kept) > self.memory + self.memory // 4:
+            del kept[: len(kept) - self.memory]
+
     def _refuse(self, message: OutboundSms, code: str, text: str) -> SendResult:
-        self.refused.append((message, code))
+        self._keep(self.refused, (message, code))
         return SendResult(accepted=False, error_code=code, error_message=text)
 
     def _verdict(self, message: OutboundSms, now: datetime) -> tuple[str, str] | None:
