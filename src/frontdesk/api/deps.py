@@ -62,6 +62,12 @@ def tenant_caller(
         raise _unauthorized("Send 'Authorization: Bearer <api key>'.")
     if c.settings.admin_token and secrets.compare_digest(token, c.settings.admin_token):
         raise AppError(403, "Forbidden", "This route needs a tenant API key, not the admin token.")
+    return caller_in(unit, token)
+
+
+def caller_in(unit: UnitOfWork, token: str) -> Caller:
+    """The tenant whose API key ``token`` is, in ``unit``; for routes that open their own
+    units of work (a read, then a write) after :func:`tenant_token` checked the shape."""
     tenant = unit.tenant_for_key_hash(keys.digest(token))
     if tenant is None:
         raise _unauthorized("The API key is not valid; check it or create a new one.")

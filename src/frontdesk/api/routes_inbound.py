@@ -9,50 +9,64 @@ from pydantic import AwareDatetime
 
 from frontdesk import errors
 from frontdesk.api import views
-from frontdesk.api.deps import AppContainer, TenantCaller, UoWDep
+from frontdesk.api.deps import AppContainer, Caller, TenantCaller, TenantToken, UoWDep, caller_in
 from frontdesk.api.schemas import InboundIn, ReviewDecisionIn
 from frontdesk.providers.base import InboundSms
 from frontdesk.services import inbound
 from frontdesk.services.contacts import e164_or_422
+from frontdesk.storage.uow import UnitOfWork
 
 router = APIRouter()
 
 
 @router.post("/v1/inbound", tags=["inbound"])
-def post_inbound(body: InboundIn, caller: TenantCaller, c: AppContainer) -> dict[str, Any]:
-    sender = e164_or_422(body.from_, "from")
-    to = e164_or_422(body.to, "to")
-    owned = {n.number for n in caller.scope.sending_numbers()}
-    if owned and to not in owned:
-        raise errors.invalid(
-            "to", "sender_not_owned", "to must be one of this tenant's sending numbers"
-        )
-    outcome = inbound.handle_inbound(
-        caller.scope,
-        InboundSms(
+def post_inbound(body: InboundIn, token: TenantToken, c: AppContainer) -> dict[str, Any]:
+    """Keywords first, then the receptionist. The tenant's model, if any, is asked
+    between a read and the write transaction, so no lock is held while it answers."""
+    now = c.clock.now()
+    with UnitOfWork(c.db, write=False) as peek:
+        caller = caller_in(peek, token)
+        sender = e164_or_422(body.from_, "from")
+        to = e164_or_422(body.to, "to")
+        _check_owned(caller, to)
+        sms = InboundSms(
             provider="api",
             provider_message_id=body.id,
             sender=sender,
             to=to,
             body=body.body,
             media_urls=tuple(body.media_urls),
-        ),
-        c.clock.now(),
-        review_hours=c.settings.review_hours,
-    )
-    caller.uow.commit()
+        )
+        question = inbound.consult(caller.scope, sms, now)
+    answers = question.ask() if question is not None else None
+    with UnitOfWork(c.db) as unit:
+        caller = caller_in(unit, token)
+        _check_owned(caller, to)
+        outcome = inbound.handle_inbound(
+            caller.scope, sms, now, review_hours=c.settings.review_hours, answers=answers
+        )
+        unit.commit()
+        row = outcome.inbound
+        answer = {
+            "id": row.id,
+            "classification": row.classification,
+            "intent": row.intent,
+            "actions": row.actions,
+            "replies": outcome.replies,
+            "duplicate": outcome.duplicate,
+            "decision": row.decision,
+        }
     if outcome.replies:
         c.worker.wake()
-    row = outcome.inbound
-    return {
-        "id": row.id,
-        "classification": row.classification,
-        "intent": row.intent,
-        "actions": row.actions,
-        "replies": outcome.replies,
-        "duplicate": outcome.duplicate,
-        "decision": row.decision,
-    }
+    return answer
+
+
+def _check_owned(caller: Caller, to: str) -> None:
+    owned = {n.number for n in caller.scope.sending_numbers()}
+    if owned and to not in owned:
+        raise errors.invalid(
+            "to", "sender_not_owned", "to must be one of this tenant's sending numbers"
+        )
 
 
 @router.post("/v1/reviews/{review_id}", tags=["inbound"])

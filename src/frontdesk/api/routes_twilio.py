@@ -197,6 +197,11 @@ def _store_inbound(c: Container, provider: TwilioProvider, params: MultiParams) 
     if to is None or sender is None:
         log.warning("twilio inbound with an unusable number ignored (to …%s)", sms.to[-4:])
         return False
+    sms = replace(sms, sender=sender.e164, to=to.e164)
+    now = c.clock.now()
+    with UnitOfWork(c.db, write=False) as peek:
+        question = status.consult_inbound(peek, sms, now)
+    answers = question.ask() if question is not None else None
     with UnitOfWork(c.db) as uow:
         tenant = uow.tenant_for_number(to.e164)
         if tenant is None:
@@ -204,9 +209,10 @@ def _store_inbound(c: Container, provider: TwilioProvider, params: MultiParams) 
             return False
         outcome = inbound.handle_inbound(
             uow.tenant(tenant.id),
-            replace(sms, sender=sender.e164, to=to.e164),
-            c.clock.now(),
+            sms,
+            now,
             review_hours=c.settings.review_hours,
+            answers=answers,
         )
         uow.commit()
         return bool(outcome.replies)

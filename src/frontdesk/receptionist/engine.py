@@ -51,7 +51,7 @@ from frontdesk.receptionist.templates import (
 )
 
 if TYPE_CHECKING:
-    from frontdesk.receptionist.llm import LlmAdapter
+    from frontdesk.receptionist.consult import Nlu
 
 __all__ = [
     "ACTIONS",
@@ -374,7 +374,7 @@ def respond(
     text: str,
     ctx: ConversationContext,
     knowledge: TenantKnowledge,
-    nlu: LlmAdapter | None = None,
+    nlu: Nlu | None = None,
 ) -> ReceptionistReply:
     """Decide the reply to one inbound text (after the gate said NONE). Never raises on
     any text; every returned text has passed :func:`.guardrails.check_reply`."""

@@ -22,10 +22,18 @@ Guardrails held here rather than in the engine (receptionist.md §2.3):
 A person who texts the business has asked for an answer: their text is recorded
 as consent limited to the conversation (method ``inbound_sms``), only when no
 suppression is active, so it can never lift an opt-out (R-FCC-07).
+
+The tenant's optional model is never called inside a transaction: the caller
+asks :func:`consultation` on a read-only unit of work, calls
+:meth:`Consultation.ask` with no transaction open, and passes the recorded
+answers to :func:`respond` in the write transaction, which replays them
+(``receptionist.consult``). Without answers, :func:`respond` stays on the
+deterministic path.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,6 +46,7 @@ from frontdesk.domain.consent import Method, Scope
 from frontdesk.domain.messages import Category
 from frontdesk.ids import new_id
 from frontdesk.receptionist import engine as receptionist
+from frontdesk.receptionist.consult import NluAnswers, RecordingNlu
 from frontdesk.receptionist.engine import (
     AppointmentView,
     ConversationContext,
@@ -52,6 +61,8 @@ from frontdesk.services.contacts import ensure_contact
 from frontdesk.storage import flows
 from frontdesk.storage.models import Appointment, Conversation, InboundMessage, Message, Tenant
 from frontdesk.storage.uow import TenantScope
+
+log = logging.getLogger(__name__)
 
 UNRECOGNISED_INTENTS = frozenset({"other", "unknown", "unrecognised", "unrecognized", ""})
 SILENT_INTENTS = frozenset({"auto_reply"})
@@ -172,10 +183,10 @@ def knowledge(tenant: Tenant, settings: settings_service.TenantSettings) -> Tena
     )
 
 
-def _state_for(conv: Conversation, appt: Appointment | None) -> str:
-    if conv.state in ("idle", "closed") and appt is not None and appt.status == "booked":
+def _state_for(state: str, appt: Appointment | None) -> str:
+    if state in ("idle", "closed") and appt is not None and appt.status == "booked":
         return "awaiting_confirmation"
-    return conv.state
+    return state
 
 
 def context(
@@ -185,11 +196,14 @@ def context(
     now: datetime,
     *,
     staff_owned: bool,
+    thread_state: str | None = None,
 ) -> ConversationContext:
+    """What the engine knows of the thread; ``thread_state`` stands in for ``conv.state``
+    when the caller must not change the row (a read-only consultation)."""
     state = consents.current_state(scope, conv.phone)
     return ConversationContext(
         now=now,
-        state=_state_for(conv, appt),
+        state=_state_for(thread_state or conv.state, appt),
         language=conv.language or "en",
         unrecognised=conv.unrecognised or 0,
         appointment=AppointmentView(appt.id, appt.starts_at, appt.service, appt.status)
@@ -256,13 +270,67 @@ def _proposed(slots: Any) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Consultation:
+    """The question the tenant's model would be asked about one text, read before the
+    write transaction so that :meth:`ask` runs with none open."""
+
+    text: str
+    ctx: ConversationContext
+    knowledge: TenantKnowledge
+    nlu: LlmAdapter
+
+    def ask(self) -> NluAnswers:
+        """Run the engine against the model and keep its answers (network; no transaction).
+
+        Never raises: the text must still be recorded and its keywords honoured, so an
+        unexpected error keeps the answers gathered so far and is logged.
+        """
+        recorder = RecordingNlu(self.nlu)
+        try:
+            receptionist.respond(self.text, self.ctx, self.knowledge, nlu=recorder)
+        except Exception:
+            log.exception("consulting the model failed; the reply stays deterministic")
+        return recorder.answers
+
+
+def consultation(
+    scope: TenantScope, tenant: Tenant, phone: str, text: str, now: datetime
+) -> Consultation | None:
+    """The model question :func:`respond` would ask for ``text``, or None when it would
+    ask none (no model configured, AI off, staff own the thread, a review or an opt-out
+    holds it). Reads only: nothing is added or changed, so a read-only unit of work
+    serves."""
+    settings = settings_service.load(tenant)
+    nlu = nlu_for(settings)
+    if nlu is None or not text.strip() or not settings.ai.enabled:
+        return None
+    if any(s.scope == "all" for s in scope.active_suppressions(phone)):
+        return None
+    conv = flows.conversation(scope, phone) or Conversation(
+        phone=phone, owner="ai", state="idle", unrecognised=0, language="en"
+    )
+    held = bool(scope.pending_reviews(phone))
+    if held or ai_paused(conv, now):
+        return None
+    thread_state = "idle" if conv.state in ("held", "closed") else conv.state
+    appt = flows.next_appointment(scope, phone, now)
+    ctx = context(scope, conv, appt, now, staff_owned=False, thread_state=thread_state)
+    return Consultation(text, ctx, knowledge(tenant, settings), nlu)
+
+
 def respond(
-    scope: TenantScope, tenant: Tenant, inbound: InboundMessage, now: datetime
+    scope: TenantScope,
+    tenant: Tenant,
+    inbound: InboundMessage,
+    now: datetime,
+    answers: NluAnswers | None = None,
 ) -> ConversationOutcome:
     """Hand an inbound text the gate classified ``none`` to the receptionist.
 
     While staff own the thread the engine still reads the text (an urgent message
-    alerts staff) but nothing automated is sent (§2.3 item 9).
+    alerts staff) but nothing automated is sent (§2.3 item 9). The model's part comes
+    from ``answers`` (see :func:`consultation`); it is never called here.
     """
     phone = inbound.from_phone
     out = ConversationOutcome()
@@ -278,9 +346,8 @@ def respond(
         conv.state = "idle"
     appt = flows.next_appointment(scope, phone, now)
     ctx = context(scope, conv, appt, now, staff_owned=paused)
-    reply = receptionist.respond(
-        inbound.body, ctx, knowledge(tenant, settings), nlu=None if paused else nlu_for(settings)
-    )
+    nlu = None if paused or answers is None else answers.replay()
+    reply = receptionist.respond(inbound.body, ctx, knowledge(tenant, settings), nlu=nlu)
     out.intent = reply.intent or None
     conv.last_intent = reply.intent or None
     conv.language = (reply.language or conv.language or "en")[:8]

@@ -8,6 +8,13 @@ thread. Only a text classified ``none`` reaches the receptionist
 it did (``appointment_confirmed``, ``appointment_canceled``,
 ``reschedule_requested``, ``handed_off``, ``replied`` …). A reply held for
 ``review`` is not continued by the AI (receptionist.md §1.4, actions per outcome).
+
+The tenant's optional model is asked *between* two units of work, never inside
+one: :func:`consult` (read-only) says whether a text will reach the receptionist
+with a model to ask; the caller calls ``Consultation.ask`` with no transaction
+open and hands the answers to :func:`handle_inbound`. A STOP is never behind a
+model call: the keywords decide first, and the write transaction that records
+it is not held open while a model answers.
 """
 
 from __future__ import annotations
@@ -23,9 +30,11 @@ from frontdesk.domain.keywords import Classification, KeywordContext, KeywordRes
 from frontdesk.domain.messages import Category
 from frontdesk.ids import new_id
 from frontdesk.providers.base import InboundSms
+from frontdesk.receptionist.consult import NluAnswers
 from frontdesk.services import consents, conversations, replies, suppressions
 from frontdesk.services import messages as messages_service
 from frontdesk.services.contacts import ensure_contact
+from frontdesk.services.conversations import Consultation
 from frontdesk.storage import flows
 from frontdesk.storage.models import InboundMessage, Review, Tenant
 from frontdesk.storage.uow import TenantScope
@@ -128,9 +137,43 @@ def opt_out(
     return actions
 
 
+def _classify(
+    scope: TenantScope, tenant: Tenant, e164: str, body: str, now: datetime
+) -> KeywordResult:
+    opted_out = any(s.scope == "all" for s in scope.active_suppressions(e164))
+    pending_appointment = flows.next_appointment(scope, e164, now) is not None or any(
+        m.category in ("appointment_reminder", "appointment_confirmation")
+        for m in scope.messages(
+            to=e164, status=None, since=now - timedelta(days=14), limit=5, offset=0
+        )
+    )
+    return keywords.classify(body, _context(tenant, opted_out, pending_appointment))
+
+
+def consult(scope: TenantScope, sms: InboundSms, now: datetime) -> Consultation | None:
+    """What the tenant's model must be asked before :func:`handle_inbound` handles
+    ``sms``, or None: a duplicate, a keyword (STOP, HELP, START, review) and a tenant
+    without a model ask nothing. Reads only; call it on a read-only unit of work."""
+    if sms.provider_message_id and scope.inbound_by_provider_id(
+        sms.provider, sms.provider_message_id
+    ):
+        return None
+    tenant = scope.tenant()
+    body = sms.body or ""
+    if _classify(scope, tenant, sms.sender, body, now).classification is not Classification.NONE:
+        return None
+    return conversations.consultation(scope, tenant, sms.sender, body, now)
+
+
 def handle_inbound(
-    scope: TenantScope, sms: InboundSms, now: datetime, *, review_hours: int = 24
+    scope: TenantScope,
+    sms: InboundSms,
+    now: datetime,
+    *,
+    review_hours: int = 24,
+    answers: NluAnswers | None = None,
 ) -> InboundOutcome:
+    """Record ``sms`` and act on it; ``answers`` are the model's, from :func:`consult`."""
     if sms.provider_message_id:
         seen = scope.inbound_by_provider_id(sms.provider, sms.provider_message_id)
         if seen is not None:
@@ -141,14 +184,7 @@ def handle_inbound(
     contact.version += 1
     contact.last_inbound_at = now
     contact.updated_at = now
-    opted_out = any(s.scope == "all" for s in scope.active_suppressions(e164))
-    pending_appointment = flows.next_appointment(scope, e164, now) is not None or any(
-        m.category in ("appointment_reminder", "appointment_confirmation")
-        for m in scope.messages(
-            to=e164, status=None, since=now - timedelta(days=14), limit=5, offset=0
-        )
-    )
-    result = keywords.classify(sms.body or "", _context(tenant, opted_out, pending_appointment))
+    result = _classify(scope, tenant, e164, sms.body or "", now)
     inbound = InboundMessage(
         id=new_id("inb"),
         tenant_id=scope.tenant_id,
@@ -264,7 +300,7 @@ def handle_inbound(
         outcome.actions.append("held_for_review")
         conversations.note_inbound(scope, e164, now, state="held")
     elif cls is Classification.NONE:
-        answered = conversations.respond(scope, tenant, inbound, now)
+        answered = conversations.respond(scope, tenant, inbound, now, answers)
         inbound.intent = answered.intent
         outcome.actions += answered.actions
         outcome.replies += answered.replies

@@ -22,7 +22,9 @@ from datetime import datetime
 from frontdesk.domain import carrier_errors
 from frontdesk.domain.messages import Status, can_move
 from frontdesk.providers.base import InboundSms, StatusUpdate
+from frontdesk.receptionist.consult import NluAnswers
 from frontdesk.services import delivery, inbound
+from frontdesk.services.conversations import Consultation
 from frontdesk.storage import throughput as receipts
 from frontdesk.storage.claims import MessageUpdates, load_message
 from frontdesk.storage.models import Message
@@ -161,18 +163,35 @@ class _Drain:
         return "applied"
 
 
-def apply_inbound(uow: UnitOfWork, sms: InboundSms, now: datetime, review_hours: int = 24) -> str:
+def consult_inbound(uow: UnitOfWork, sms: InboundSms, now: datetime) -> Consultation | None:
+    """The model question :func:`apply_inbound` will need answered for ``sms`` (read-only;
+    see ``services.inbound.consult``), or None."""
+    tenant = uow.tenant_for_number(sms.to)
+    if tenant is None:
+        return None
+    return inbound.consult(uow.tenant(tenant.id), sms, now)
+
+
+def apply_inbound(
+    uow: UnitOfWork,
+    sms: InboundSms,
+    now: datetime,
+    review_hours: int = 24,
+    answers: NluAnswers | None = None,
+) -> str:
     """An inbound text the provider pushed out of band (simulator, SMPP ``deliver_sm``).
 
     Routed to the tenant that owns the number it was sent to, then handled like a
     webhook's: keywords first, so a simulated STOP is an opt-out (R-FCC-02).
     Returns the classification, ``duplicate``, or ``unknown`` for a number no
-    tenant owns.
+    tenant owns. ``answers`` come from :func:`consult_inbound`.
     """
     tenant = uow.tenant_for_number(sms.to)
     if tenant is None:
         return "unknown"
-    outcome = inbound.handle_inbound(uow.tenant(tenant.id), sms, now, review_hours=review_hours)
+    outcome = inbound.handle_inbound(
+        uow.tenant(tenant.id), sms, now, review_hours=review_hours, answers=answers
+    )
     if outcome.duplicate:
         return "duplicate"
     return outcome.inbound.classification

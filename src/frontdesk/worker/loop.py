@@ -97,8 +97,11 @@ class Worker:
         texts = self.provider.drain_inbound()
         for sms in texts:
             try:
+                with UnitOfWork(self.db, write=False) as peek:
+                    question = status.consult_inbound(peek, sms, now)
+                answers = question.ask() if question is not None else None
                 with UnitOfWork(self.db) as uow:
-                    status.apply_inbound(uow, sms, now)
+                    status.apply_inbound(uow, sms, now, answers=answers)
                     uow.commit()
             except Exception:
                 log.exception("inbound text from ...%s not applied", sms.sender[-4:])
