@@ -155,6 +155,46 @@ def test_R_K_08_marketing_needs_opt_out_language() -> None:
     assert "missing_opt_out_language" in d.codes
 
 
+NO_STOP = "Bright Smile Dental: your cleaning is Tue at 3:00 pm. Reply C to confirm."
+
+
+def test_R_K_08_recurring_messages_repeat_the_opt_out_instructions_monthly() -> None:
+    """CTIA practice: opt-out instructions at least monthly in a recurring program."""
+    fresh = decide(NO_STOP, first_message=False, last_opt_out_notice_at=NOW - timedelta(days=29))
+    assert fresh.allowed and "missing_opt_out_language" not in fresh.codes
+    stale = decide(NO_STOP, first_message=False, last_opt_out_notice_at=NOW - timedelta(days=31))
+    assert not stale.allowed
+    [reason] = [r for r in stale.reasons if r.code == "missing_opt_out_language"]
+    assert reason.rule == "R-K-08" and "30 days" in reason.message
+    never = decide(NO_STOP, first_message=False, last_opt_out_notice_at=None)
+    assert "missing_opt_out_language" in never.codes
+    repeated = decide(REMINDER, first_message=False, last_opt_out_notice_at=None)
+    assert repeated.allowed and repeated.reasons == ()
+
+
+def test_R_K_08_the_month_is_counted_to_when_the_message_leaves() -> None:
+    last = NOW - timedelta(days=20)
+    later = gate.MessageRequest(
+        to=FL,
+        body=NO_STOP,
+        category=Category.APPOINTMENT_REMINDER,
+        send_at=NOW + timedelta(days=15),
+    )
+    contact = gate.ContactFacts(consent=INFO, first_message=False, last_opt_out_notice_at=last)
+    d = gate.evaluate(later, gate.Facts(tenant=TENANT, contact=contact), NOW)
+    assert "missing_opt_out_language" in d.codes
+
+
+def test_R_K_08_replies_to_the_contact_are_not_a_recurring_program() -> None:
+    stale: dict[str, object] = {"first_message": False, "last_opt_out_notice_at": None}
+    body = "Bright Smile Dental: we open at 8 am tomorrow."
+    assert "missing_opt_out_language" not in decide(body, Category.CONVERSATION, **stale).codes
+    for category in gate.RECURRING_PROGRAMS:
+        assert gate.opt_out_notice_due(category, gate.ContactFacts(first_message=False), NOW)
+    first = gate.ContactFacts(first_message=True)
+    assert not gate.opt_out_notice_due(Category.APPOINTMENT_REMINDER, first, NOW)
+
+
 def test_R_S_01_body_over_1600_characters_blocks_and_over_2_segments_warns() -> None:
     assert "body_too_long" in decide("Bright Smile Dental: " + "a" * 1600).codes
     d = decide(REMINDER + " " + "Please bring your insurance card. " * 8)

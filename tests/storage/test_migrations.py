@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from alembic.migration import MigrationContext
 from frontdesk.storage.db import connect
 from frontdesk.storage.migrate import current, downgrade, head, upgrade
 from frontdesk.storage.models import Base
+from frontdesk.storage.types import UTCDateTime
 from tests.storage.pg import Server, fresh_database
 
 ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -89,3 +91,79 @@ def test_api_and_workers_migrating_at_once_migrate_once(pg_server: Server) -> No
         finally:
             db.dispose()
         assert drift(url, Base.metadata) == []
+
+
+def test_0003_backfills_the_opt_out_notice_of_the_last_month(empty_db: str) -> None:
+    """R-K-08: live messages of the last 31 days that said how to opt out are flagged,
+    with the gate's own test; older, blocked and silent ones are not."""
+    upgrade(empty_db, "0002")
+    now = datetime.now(UTC)
+    stop = "Bright Smile Dental: see you Tue. Reply STOP to opt out."
+    silent = "Bright Smile Dental: see you Tue."
+    rows = {
+        "msg_recent_stop": (stop, "delivered", now - timedelta(days=3)),
+        "msg_recent_silent": (silent, "delivered", now - timedelta(days=3)),
+        "msg_old_stop": (stop, "delivered", now - timedelta(days=60)),
+        "msg_blocked_stop": (stop, "blocked", now - timedelta(days=3)),
+        "msg_joined": ("Bright Smile Dental: see you Tue. STOP2END", "queued", now),
+    }
+    tenants = sa.table(
+        "tenants",
+        *(sa.column(c) for c in ("id", "name", "timezone", "status")),
+        sa.column("suspension_automatic", sa.Boolean),
+        sa.column("settings", sa.JSON),
+        sa.column("created_at", UTCDateTime()),
+    )
+    messages = sa.table(
+        "messages",
+        *(sa.column(c) for c in ("id", "tenant_id", "to_phone", "body", "category", "status")),
+        *(sa.column(c, sa.JSON) for c in ("media_urls", "reasons", "warnings")),
+        *(sa.column(c) for c in ("segments", "encoding", "attempts")),
+        *(sa.column(c, UTCDateTime()) for c in ("send_at", "created_at", "updated_at")),
+    )
+    db = connect(empty_db)
+    try:
+        with db.write_engine.begin() as conn:
+            conn.execute(
+                sa.insert(tenants).values(
+                    id="ten_1",
+                    name="Bright Smile Dental",
+                    timezone="America/New_York",
+                    status="active",
+                    suspension_automatic=False,
+                    settings={},
+                    created_at=now,
+                )
+            )
+            for mid, (body, status, at) in rows.items():
+                conn.execute(
+                    sa.insert(messages).values(
+                        id=mid,
+                        tenant_id="ten_1",
+                        to_phone="+13055550142",
+                        body=body,
+                        category="appointment_reminder",
+                        status=status,
+                        media_urls=[],
+                        reasons=[],
+                        warnings=[],
+                        segments=1,
+                        encoding="GSM-7",
+                        attempts=0,
+                        send_at=at,
+                        created_at=at,
+                        updated_at=at,
+                    )
+                )
+    finally:
+        db.dispose()
+
+    upgrade(empty_db)
+
+    db = connect(empty_db)
+    try:
+        with db.write_engine.connect() as conn:
+            flagged = dict(conn.execute(sa.text("SELECT id, opt_out_notice FROM messages")).all())
+    finally:
+        db.dispose()
+    assert {mid for mid, notice in flagged.items() if notice} == {"msg_recent_stop"}

@@ -65,6 +65,9 @@ class ContentContext:
     campaign_age_gated: bool | None = None
     tenant_numbers: frozenset[str] = frozenset()
     allowed_link_domains: frozenset[str] = frozenset()
+    # R-K-08: a recurring program's last opt-out instructions to this contact are more
+    # than a month old (worked out by the gate from the contact's history).
+    opt_out_notice_due: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,6 +405,7 @@ _JOINED_RE = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
 def has_opt_out_language(body: str) -> bool:
     """R-K-08: "Reply STOP to opt out/end/unsubscribe", "Text STOP", "Responde STOP/PARA".
 
@@ -1115,11 +1119,13 @@ def check_opt_out_language(
     body: str, ctx: ContentContext, effective: Category
 ) -> tuple[Reason, ...]:
     """R-K-08 / R-C-06 (CTIA practice, platform policy): the first message to a contact,
-    every marketing message and every missed-call follow-up say how to opt out."""
+    every marketing message and every missed-call follow-up say how to opt out, and a
+    recurring program says it again at least monthly (``ctx.opt_out_notice_due``)."""
     required = (
         ctx.first_message_to_contact
         or effective is Category.MARKETING
         or ctx.category is Category.MISSED_CALL_FOLLOWUP
+        or ctx.opt_out_notice_due
     )
     if not required or has_opt_out_language(body):
         return ()
@@ -1127,8 +1133,13 @@ def check_opt_out_language(
         why = "the first message to a contact"
     elif effective is Category.MARKETING:
         why = "every marketing message"
-    else:
+    elif ctx.category is Category.MISSED_CALL_FOLLOWUP:
         why = "a missed-call follow-up"
+    else:
+        why = (
+            "this contact has not been told how to opt out for more than 30 days, and "
+            "recurring messages repeat it at least monthly, so this one"
+        )
     return (
         _reason(
             ReasonCode.MISSING_OPT_OUT_LANGUAGE,

@@ -88,6 +88,8 @@ class ContactFacts:
     # reads (issue 4).
     recent: tuple[RecentSend, ...] = ()
     not_sms_capable: str | None = None  # "invalid" (30005) or "landline" (30006), R-E-03
+    # ``send_at`` of the latest live message to the contact that said how to opt out.
+    last_opt_out_notice_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -533,7 +535,33 @@ def _quiet_hours_at_minute(
     )
 
 
-def _screen(request: MessageRequest, facts: Facts) -> content.ContentFindings | None:
+OPT_OUT_NOTICE_EVERY = timedelta(days=30)
+RECURRING_PROGRAMS: frozenset[Category] = frozenset(
+    {
+        Category.APPOINTMENT_CONFIRMATION,
+        Category.APPOINTMENT_REMINDER,
+        Category.SERVICE_NOTIFICATION,
+        Category.TRANSACTIONAL,
+    }
+)
+
+
+def opt_out_notice_due(category: Category, contact: ContactFacts, at: datetime) -> bool:
+    """R-K-08 (CTIA practice): a recurring program repeats its opt-out instructions at
+    least monthly, so a message of one must carry them when the contact's last message
+    that did (already sent, or on its way) leaves more than 30 days before ``at``.
+
+    The first message to a contact, marketing and missed-call follow-ups need them
+    every time anyway; conversation and compliance replies answer the contact and are
+    not a program.
+    """
+    if category not in RECURRING_PROGRAMS or contact.first_message:
+        return False
+    last = contact.last_opt_out_notice_at
+    return last is None or at - last > OPT_OUT_NOTICE_EVERY
+
+
+def _screen(request: MessageRequest, facts: Facts, at: datetime) -> content.ContentFindings | None:
     if request.category in COMPLIANCE_REPLIES or not request.body.strip():
         return None
     links, phones, age_gated = campaigns.campaign_content_flags(facts.sender_campaign)
@@ -548,6 +576,7 @@ def _screen(request: MessageRequest, facts: Facts) -> content.ContentFindings | 
         age_gated,
         tenant.numbers,
         tenant.allowed_link_domains,
+        opt_out_notice_due(request.category, facts.contact, at),
     )
 
 
@@ -562,6 +591,7 @@ def _screen_flat(
     age_gated: bool | None,
     numbers: frozenset[str],
     domains: frozenset[str],
+    notice_due: bool,
 ) -> content.ContentFindings:
     """The content screen keyed on plain values (cheaper to hash than a context object)."""
     return content.screen(
@@ -575,6 +605,7 @@ def _screen_flat(
             campaign_embedded_links=links,
             campaign_embedded_phone=phones,
             campaign_age_gated=age_gated,
+            opt_out_notice_due=notice_due,
         ),
     )
 
@@ -584,9 +615,9 @@ def evaluate(request: MessageRequest, facts: Facts, now: datetime) -> Decision:
     parsed = phone.try_parse(request.to)
     e164 = parsed.e164 if parsed else None
     seg = segments.count(request.body)
-    findings = _screen(request, facts)
-    effective = findings.effective_category if findings is not None else request.category
     at = request.send_at if request.send_at is not None and request.send_at > now else now
+    findings = _screen(request, facts, at)
+    effective = findings.effective_category if findings is not None else request.category
     ctx = _Ctx(request, facts, now, at, e164, seg, findings, effective)
     blocking: list[Reason] = []
     warnings: list[Reason] = []

@@ -169,6 +169,7 @@ def _contact_facts(
     *,
     first_message: bool,
     recent: tuple[gate.RecentSend, ...],
+    last_notice: datetime | None,
 ) -> gate.ContactFacts:
     """The one place that turns a recipient's rows into the gate's ContactFacts."""
     opt_outs = _opt_outs(suppressions)
@@ -185,6 +186,7 @@ def _contact_facts(
         last_inbound_at=row.last_inbound_at if row else None,
         first_message=first_message,
         recent=recent,
+        last_opt_out_notice_at=last_notice,
     )
 
 
@@ -228,6 +230,7 @@ def gather(
         row,
         first_message=not scope.has_outbound_to(e164, exclude_message_id),
         recent=recent,
+        last_notice=scope.last_opt_out_notice(e164),
     )
     return gate.Facts(tenant=tfacts, contact=contact, sender_campaign=campaign)
 
@@ -270,6 +273,7 @@ class _Recipient:
     fewest: tuple[object, object, int] | None = None  # (tenant facts, contact row, value)
     capped: list[_Send] = field(default_factory=list)
     confirmations: list[_Send] = field(default_factory=list)
+    notice_at: datetime | None = None  # latest live send that said how to opt out
 
 
 class BatchFacts:
@@ -278,7 +282,8 @@ class BatchFacts:
     :meth:`note_sent` records a message accepted by an earlier decision of the
     same batch, so later decisions count it exactly as :func:`gather` would after
     that message was stored: toward the caps (R-Q-04, R-Q-03), the first-message
-    rules (R-C-06 disclosures) and the opt-out confirmation count (R-FCC-06).
+    rules (R-C-06 disclosures), the opt-out confirmation count (R-FCC-06) and the
+    latest opt-out instructions (R-K-08 monthly re-notice).
 
     A number's stored send history is read only when it could matter: the capped
     sends inside the batch's window are counted first, and their rows are read
@@ -340,6 +345,7 @@ class BatchFacts:
                 continue
             rec.live, rec.live_ids = found.live, (found.low, found.high)
             rec.windowed = found.windowed
+            rec.notice_at = found.notice_at
             if found.windowed and found.windowed + rec.requests >= self._fewest(
                 tfacts, phone, rec
             ):
@@ -416,6 +422,7 @@ class BatchFacts:
             row,
             first_message=not self._has_outbound(rec, excl),
             recent=recent,
+            last_notice=rec.notice_at,
         )
         return gate.Facts(tenant=tfacts, contact=contact, sender_campaign=campaign)
 
@@ -453,12 +460,17 @@ class BatchFacts:
         created_at: datetime,
         category: str,
         subject: str | None,
+        *,
+        notice: bool = False,
     ) -> None:
-        """A live (not blocked, not canceled) message to ``e164`` was just stored."""
+        """A live (not blocked, not canceled) message to ``e164`` was just stored;
+        ``notice``: its body says how to opt out."""
         rec = self._by_phone.get(e164)
         if rec is None:
             rec = self._by_phone[e164] = _Recipient(consent=ConsentState())
         sent = _Send(message_id, send_at, created_at, category, subject)
+        if notice and (rec.notice_at is None or send_at > rec.notice_at):
+            rec.notice_at = send_at
         rec.live += 1
         rec.live_ids = None  # two or more now, or one that is not anyone's "self"
         if category not in UNCOUNTED:

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from frontdesk import errors
-from frontdesk.domain import gate
+from frontdesk.domain import content, gate
 from frontdesk.domain.messages import Category, Status
 from frontdesk.domain.reasons import Reason
 from frontdesk.ids import new_id
@@ -245,13 +245,22 @@ def _accept(
         "attempts": 0,
         "revocation_at": cmd.revocation_at,
         "appointment_starts_at": cmd.appointment_starts_at,
+        "opt_out_notice": content.has_opt_out_language(cmd.body),
         "created_at": now,
         "updated_at": now,
     }
     store(row)
     status = row["status"]
     if batch is not None and decision.e164 is not None and status not in LIVE_EXCLUDED:
-        batch.note_sent(decision.e164, row["id"], row["send_at"], now, row["category"], cmd.subject)
+        batch.note_sent(
+            decision.e164,
+            row["id"],
+            row["send_at"],
+            now,
+            row["category"],
+            cmd.subject,
+            notice=row["opt_out_notice"],
+        )
     scope.add_event(row["id"], status, now, {"reasons": list(decision.codes), "stage": "accept"})
     scope.audit(
         now,

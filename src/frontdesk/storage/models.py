@@ -152,6 +152,8 @@ class Message(Base):
     appointment_starts_at: Mapped[datetime | None]
     appointment_id: Mapped[str | None] = mapped_column(String(32), index=True)
     conversation_reply: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The body says how to opt out (R-K-08): the monthly re-notice reads the latest.
+    opt_out_notice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     handed_off_at: Mapped[datetime | None]

@@ -60,6 +60,7 @@ class LiveCounts(NamedTuple):
     high: str
     windowed: int
     confirmations: int
+    notice_at: datetime | None  # latest ``send_at`` of one that said how to opt out
 
 
 # The batch reads of the hot paths, built once: constructing a select() costs more than
@@ -118,6 +119,7 @@ _LIVE_COUNTS_FOR = (
             )
         ),
         func.sum(case((Message.category == bindparam("confirmation"), 1), else_=0)),
+        func.max(case((Message.opt_out_notice, Message.send_at), else_=None)),
     )
     .where(
         Message.tenant_id == _TENANT,
@@ -356,6 +358,17 @@ class TenantScope:
             stmt = stmt.where(Message.id != exclude_id)
         return self.session.execute(stmt.limit(1)).first() is not None
 
+    def last_opt_out_notice(self, phone: str) -> datetime | None:
+        """``send_at`` of the latest live message to this number that said how to opt
+        out (R-K-08 monthly re-notice); None when none did."""
+        stmt = select(func.max(Message.send_at)).where(
+            Message.tenant_id == self.tenant_id,
+            Message.to_phone == phone,
+            Message.status.notin_(LIVE_EXCLUDED),
+            Message.opt_out_notice,
+        )
+        return self.session.execute(stmt).scalar_one_or_none()
+
     def confirmations_since(
         self, phone: str, since: datetime, exclude_id: str | None = None
     ) -> int:
@@ -462,7 +475,8 @@ class TenantScope:
         """Per number: its live messages (count, smallest and largest id: enough to
         answer :meth:`has_outbound_to` with or without one excluded id), how many of
         them are not in ``skip_categories`` with ``send_at`` strictly inside
-        (``start``, ``end``), and how many are of the ``confirmation`` category.
+        (``start``, ``end``), how many are of the ``confirmation`` category, and the
+        latest ``send_at`` of those that said how to opt out (R-K-08).
 
         One aggregate query, no rows: the batch facts read a number's send history
         only when these counts say it could reach a cap (issue 4)."""
@@ -476,11 +490,11 @@ class TenantScope:
         }
         for chunk in self._chunks(phones):
             params["phones"] = chunk
-            for phone, count, low, high, windowed, confirmations in self.session.execute(
+            for phone, count, low, high, windowed, confirmations, notice in self.session.execute(
                 _LIVE_COUNTS_FOR, params
             ):
                 out[phone] = LiveCounts(
-                    int(count), low, high, int(windowed or 0), int(confirmations or 0)
+                    int(count), low, high, int(windowed or 0), int(confirmations or 0), notice
                 )
         return out
 
