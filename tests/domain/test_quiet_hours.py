@@ -16,6 +16,7 @@ from frontdesk.domain.quiet_hours import (
     SEARCH_DAYS,
     STATE_RULES,
     Locality,
+    QuietHoursDecision,
     Recipient,
     _first_instant_at_or_after,
     applies_to,
@@ -24,6 +25,7 @@ from frontdesk.domain.quiet_hours import (
     locate,
     next_allowed,
     subject_cap,
+    validate_window,
     windows_on,
 )
 
@@ -599,3 +601,98 @@ def test_r_q_02_check_never_allows_marketing_outside_the_window(
         assert decision.next_allowed > now
         assert oracle_allowed(decision.next_allowed, loc.zones, loc.states)
         assert decision.rule.startswith(("R-Q-01", "R-Q-03"))
+
+
+# ------------------------------------------------------------------ R-Q-02 tenant window
+
+
+def reminder(
+    now: datetime, recipient: Recipient, window: tuple[int, int] | None
+) -> QuietHoursDecision:
+    return check(
+        now,
+        recipient,
+        Category.APPOINTMENT_REMINDER,
+        tenant_timezone=TENANT_TZ,
+        informational_window=window,
+    )
+
+
+NINE_TO_SIX = (9 * 60, 18 * 60)
+
+
+def test_r_q_02_a_tenant_window_defers_a_reminder_the_law_would_allow() -> None:
+    at = datetime(2026, 6, 10, 8, 30, tzinfo=NY)
+    assert reminder(at, Recipient(MANHATTAN), None).allowed
+    decision = reminder(at, Recipient(MANHATTAN), NINE_TO_SIX)
+    assert not decision.allowed
+    assert decision.next_allowed == datetime(2026, 6, 10, 9, 0, tzinfo=NY)
+    assert decision.rule == "R-Q-02 tenant window 09:00–18:00"
+    assert "window:" not in decision.explanation
+    late = reminder(datetime(2026, 6, 10, 18, 0, tzinfo=NY), Recipient(MANHATTAN), NINE_TO_SIX)
+    assert late.next_allowed == datetime(2026, 6, 11, 9, 0, tzinfo=NY)
+
+
+def test_r_q_02_the_window_narrows_the_state_rules_and_never_widens_them() -> None:
+    """Florida ends at 20:00 (R-Q-03); a 09:00-21:00 window keeps 20:00 and adds 09:00."""
+    fl_evening = datetime(2026, 6, 10, 20, 30, tzinfo=NY)
+    decision = reminder(fl_evening, Recipient(MIAMI), (9 * 60, 21 * 60))
+    assert decision.next_allowed == datetime(2026, 6, 11, 9, 0, tzinfo=NY)
+    assert reminder(datetime(2026, 6, 11, 19, 59, tzinfo=NY), Recipient(MIAMI), (540, 1260)).allowed
+
+
+@pytest.mark.parametrize(
+    "category",
+    [Category.MARKETING, Category.CONVERSATION, Category.HELP_REPLY, Category.MISSED_CALL_FOLLOWUP],
+)
+def test_r_q_02_the_window_binds_only_informational_texts(category: Category) -> None:
+    at = datetime(2026, 6, 10, 8, 30, tzinfo=NY)
+    plain = check(at, Recipient(MANHATTAN), category, tenant_timezone=TENANT_TZ)
+    windowed = check(
+        at,
+        Recipient(MANHATTAN),
+        category,
+        tenant_timezone=TENANT_TZ,
+        informational_window=(540, 600),
+    )
+    assert windowed == plain
+
+
+@pytest.mark.parametrize(
+    "window", [(7 * 60, 18 * 60), (9 * 60, 22 * 60), (10 * 60, 9 * 60), (600, 600)]
+)
+def test_r_q_01_a_window_outside_the_federal_one_is_refused(window: tuple[int, int]) -> None:
+    with pytest.raises(ValueError, match="08:00–21:00"):
+        validate_window(*window)
+    with pytest.raises(ValueError):
+        reminder(datetime(2026, 6, 10, 12, 0, tzinfo=NY), Recipient(MANHATTAN), window)
+
+
+windows = st.tuples(st.integers(8 * 60, 20 * 60), st.integers(1, 13 * 60)).map(
+    lambda w: (w[0], min(w[0] + w[1], 21 * 60))
+)
+
+
+def in_window(t: datetime, zones: tuple[str, ...], window: tuple[int, int]) -> bool:
+    for name in zones:
+        local = t.astimezone(ZoneInfo(name))
+        if not window[0] <= local.hour * 60 + local.minute < window[1]:
+            return False
+    return True
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(now=instants, recipient=recipients, window=windows)
+def test_r_q_02_a_reminder_never_goes_outside_the_tenant_window_or_the_law(
+    now: datetime, recipient: Recipient, window: tuple[int, int]
+) -> None:
+    decision = reminder(now, recipient, window)
+    loc = decision.locality
+    assert loc == locate(recipient, TENANT_TZ)
+    when = now if decision.allowed else decision.next_allowed
+    if when is None:
+        event("no window")
+        return
+    event("allowed" if decision.allowed else "deferred")
+    assert oracle_allowed(when, loc.zones, loc.states)
+    assert in_window(when, loc.zones, window)

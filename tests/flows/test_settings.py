@@ -102,3 +102,36 @@ def test_missed_calls_can_be_switched_off(env: Env) -> None:
     assert patch(env, t, {"missed_call": {"enabled": False}}).status_code == 200
     got = t.post("/v1/calls/missed", {"from": CALLER, "to": BUSINESS_NUMBER}).json()
     assert got["outcome"] == "disabled" and got["message"] is None
+
+
+def test_R_Q_02_an_informational_window_narrows_when_reminders_go(env: Env) -> None:
+    """T0 is 11:00 in New York: inside the law's window, outside the tenant's 12:00-18:00."""
+    t = env.tenant()
+    t.consent(CALLER)
+    r = patch(env, t, {"informational_window": "12:00 - 18:00"})
+    assert r.status_code == 200, r.text
+    assert r.json()["informational_window"] == "12:00-18:00"
+
+    got = t.send(CALLER).json()
+    assert got["status"] == "scheduled" and got["reasons"] == ["quiet_hours"]
+    assert got["send_at"].startswith("2026-03-10T16:00")  # 12:00 EDT
+    [why] = got["explanations"]
+    assert why["rule"].startswith("R-Q-02") and "12:00–18:00" in why["message"]
+
+    chat = t.send(CALLER, "Bright Smile Dental: thanks, see you then!", category="conversation")
+    assert chat.json()["status"] == "queued", "replies in a thread are not bound by it"
+
+    assert patch(env, t, {"informational_window": None}).status_code == 200
+    assert t.send(CALLER).json()["status"] == "queued"
+
+
+def test_R_Q_01_an_informational_window_cannot_widen_the_law(env: Env) -> None:
+    t = env.tenant()
+    before = t.get("/v1/tenant/settings").json()
+    for bad in ("07:00-20:00", "09:00-22:00", "18:00-09:00", "9am-5pm"):
+        r = patch(env, t, {"informational_window": bad})
+        assert r.status_code == 422, bad
+        [err] = r.json()["errors"]
+        assert err["field"] == "informational_window", err
+    assert "08:00–21:00" in patch(env, t, {"informational_window": "07:00-20:00"}).text
+    assert t.get("/v1/tenant/settings").json() == before

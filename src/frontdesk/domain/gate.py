@@ -59,6 +59,9 @@ class TenantFacts:
     max_segments_warning: int = 2
     registration_required: bool = False
     policy_accepted: bool = True
+    # R-Q-02: the tenant's own window (local minutes) for scheduled informational texts;
+    # None = the federal and state rules alone.
+    informational_window: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -498,10 +501,16 @@ def _quiet_hours(
             last_inbound_at=last,
             reply_exemption_minutes=tenant.reply_exemption_minutes,
             missed_call_in_quiet_hours=tenant.missed_call_in_quiet_hours,
+            informational_window=tenant.informational_window,
         )
     minute = at.replace(second=0, microsecond=0)
     decision = _quiet_hours_at_minute(
-        minute, recipient, category, tenant.timezone, tenant.missed_call_in_quiet_hours
+        minute,
+        recipient,
+        category,
+        tenant.timezone,
+        tenant.missed_call_in_quiet_hours,
+        tenant.informational_window,
     )
     if decision.allowed or decision.next_allowed is None:
         return decision
@@ -514,6 +523,7 @@ def _quiet_hours(
             category,
             tenant_timezone=tenant.timezone,
             missed_call_in_quiet_hours=tenant.missed_call_in_quiet_hours,
+            informational_window=tenant.informational_window,
         )
     )
 
@@ -525,6 +535,7 @@ def _quiet_hours_at_minute(
     category: Category,
     tenant_timezone: str,
     missed_call_in_quiet_hours: bool,
+    informational_window: tuple[int, int] | None,
 ) -> quiet_hours.QuietHoursDecision:
     return quiet_hours.check(
         minute,
@@ -532,6 +543,7 @@ def _quiet_hours_at_minute(
         category,
         tenant_timezone=tenant_timezone,
         missed_call_in_quiet_hours=missed_call_in_quiet_hours,
+        informational_window=informational_window,
     )
 
 

@@ -1,7 +1,8 @@
 """Quiet hours: when a message may reach a recipient, in every zone they could be in.
 
 Implements R-Q-01 (federal 08:00–21:00), R-Q-02 (which categories the window
-binds, direct-reply exemption), R-Q-03 (state windows, Sunday and holiday bans,
+binds, direct-reply exemption, a tenant's own narrower window for scheduled
+informational texts), R-Q-03 (state windows, Sunday and holiday bans,
 per-subject caps; strictest wins), R-Q-05 (recipient locality: address state,
 area-code state and every candidate zone, intersection of windows), and the
 traps T-14 (split zones, Arizona, DST days), T-15 and T-16.
@@ -372,9 +373,57 @@ _DayLimits = tuple[int, int, str, str, str, str]
 """(start, end, start label, end label, span text, combined label); start >= end = closed."""
 
 
+INFORMATIONAL: frozenset[Category] = frozenset(
+    {
+        Category.APPOINTMENT_CONFIRMATION,
+        Category.APPOINTMENT_REMINDER,
+        Category.SERVICE_NOTIFICATION,
+        Category.TRANSACTIONAL,
+    }
+)
+"""The scheduled ``INFO_TXN`` categories a tenant's informational window binds (R-Q-02)."""
+
+_WINDOW = "window:"
+"""Prefix of the pseudo-jurisdiction that carries a tenant's informational window
+through the rule machinery (``_rules_for``), so the window intersects the federal
+and state rules exactly like another state would: strictest wins."""
+
+
+def validate_window(start: int, end: int) -> None:
+    """A tenant's informational window may only narrow the federal one (R-Q-01): quiet
+    hours are the floor, so a window reaching outside 08:00–21:00 is refused."""
+    low, high = FEDERAL_RULE.hours[0] or (0, 0)
+    if not low <= start < end <= high:
+        raise ValueError(
+            f"{_fmt(start)}–{_fmt(end)} must lie within {_fmt(low)}–{_fmt(high)} with start "
+            "before end (R-Q-01): the window can only narrow the legal one"
+        )
+
+
+def _window_token(window: tuple[int, int]) -> str:
+    return f"{_WINDOW}{window[0]}-{window[1]}"
+
+
+@lru_cache(maxsize=256)
+def _window_rule(token: str) -> StateRule:
+    start, end = (int(x) for x in token.removeprefix(_WINDOW).split("-"))
+    return StateRule(
+        state="tenant window",
+        rule_id="R-Q-02",
+        hours=((start, end),) * 7,
+        effective=LONG_STANDING,
+        source="the tenant's window for scheduled informational texts",
+    )
+
+
 @lru_cache(maxsize=4096)
 def _rules_for(states: frozenset[str]) -> tuple[StateRule, ...]:
-    return (FEDERAL_RULE, *(STATE_RULES[s] for s in sorted(states) if s in STATE_RULES))
+    windows = tuple(_window_rule(s) for s in sorted(states) if s.startswith(_WINDOW))
+    return (
+        FEDERAL_RULE,
+        *(STATE_RULES[s] for s in sorted(states) if s in STATE_RULES),
+        *windows,
+    )
 
 
 def _binding_label(rules: list[StateRule], day: date) -> str:
@@ -591,7 +640,8 @@ def _describe_local(t: datetime, zone: ZoneInfo) -> str:
 
 @lru_cache(maxsize=4096)
 def _where(locality: Locality) -> str:
-    states = ", ".join(sorted(locality.states)) or "none known"
+    states = ", ".join(sorted(s for s in locality.states if not s.startswith(_WINDOW)))
+    states = states or "none known"
     if len(locality.zones) == 1:
         return f"zone {locality.zones[0]} (from {locality.source}; states: {states})"
     return (
@@ -630,6 +680,11 @@ _EXEMPT_TEXT: Mapping[Category, tuple[str, str]] = MappingProxyType(
 )
 
 
+@lru_cache(maxsize=4096)
+def _narrowed(locality: Locality, token: str) -> Locality:
+    return Locality(locality.zones, locality.states | {token}, locality.source)
+
+
 @lru_cache(maxsize=65536)
 def _prepared(
     recipient: Recipient, tenant_timezone: str
@@ -647,6 +702,7 @@ def check(
     last_inbound_at: datetime | None = None,
     reply_exemption_minutes: int = 15,
     missed_call_in_quiet_hours: bool = False,
+    informational_window: tuple[int, int] | None = None,
 ) -> QuietHoursDecision:
     """Decide whether a message of ``category`` may go to ``recipient`` at ``now``.
 
@@ -655,10 +711,20 @@ def check(
     ``reply_exemption_minutes`` of the recipient's last inbound message is exempt
     (R-Q-02), except marketing, which quiet hours always bind. If no window exists
     within SEARCH_DAYS the decision is not allowed and ``next_allowed`` is None.
+
+    ``informational_window`` (local minutes ``(start, end)``, see
+    :func:`validate_window`) is the tenant's own window for the :data:`INFORMATIONAL`
+    categories (R-Q-02: configurable, by default the strictest state window): it is
+    intersected with the federal and state rules in every candidate zone, so it can
+    only narrow them.
     """
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     locality, zones, where = _prepared(recipient, tenant_timezone)
+    bound = locality  # the rules that bind: the locality's, and the tenant's window
+    if informational_window is not None and category in INFORMATIONAL:
+        validate_window(*informational_window)
+        bound = _narrowed(locality, _window_token(informational_window))
     applies = _APPLIES[category]
     if not (missed_call_in_quiet_hours if applies is None else applies):
         return QuietHoursDecision(True, None, *_EXEMPT_TEXT[category], locality)
@@ -678,7 +744,7 @@ def check(
                 "own message; quiet hours do not apply (R-Q-02).",
                 locality,
             )
-    states = locality.states
+    states = bound.states
     first = now.astimezone(zones[0])
     start, end, _, _, span, rule = _day_limits(states, first.date())
     minute = first.hour * 60 + first.minute
@@ -693,9 +759,9 @@ def check(
             f"{zones[0].key} is inside {span} ({rule}) in {where}.",
             locality,
         )
-    zone, label = _blocking(now, locality)
+    zone, label = _blocking(now, bound)
     try:
-        when = next_allowed(now, locality)
+        when = next_allowed(now, bound)
     except ValueError:
         return QuietHoursDecision(
             False,

@@ -32,6 +32,7 @@ from frontdesk.domain.consent import ConsentState
 from frontdesk.domain.messages import Category
 from frontdesk.ids import new_id
 from frontdesk.services import policy, registration
+from frontdesk.services import settings as settings_service
 from frontdesk.services.consents import current_state, folded
 from frontdesk.services.contacts import ensure_contact
 from frontdesk.storage import txmemo
@@ -91,10 +92,23 @@ def tenant_facts(scope: TenantScope, tenant: Tenant) -> gate.TenantFacts:
         frequency_cap=int(settings.get("frequency_cap", 3)),
         missed_call_in_quiet_hours=bool(settings.get("missed_call_in_quiet_hours", False)),
         reply_exemption_minutes=int(settings.get("reply_exemption_minutes", 15)),
+        informational_window=_informational_window(settings),
         registration_required=enforced.require_registration,
         policy_accepted=not enforced.require_policy or policy.is_accepted(scope),
     )
     return memo.facts
+
+
+def _informational_window(settings: dict[str, Any]) -> tuple[int, int] | None:
+    """The stored R-Q-02 window, validated when it was saved; one that no longer parses
+    is ignored, leaving the federal and state rules (which it could only narrow)."""
+    text = settings.get("informational_window")
+    if not text:
+        return None
+    try:
+        return settings_service.window_minutes(str(text))
+    except ValueError:
+        return None
 
 
 def sender_campaign(

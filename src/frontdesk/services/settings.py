@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from frontdesk import errors
-from frontdesk.domain import content
+from frontdesk.domain import content, quiet_hours
 from frontdesk.storage.models import Tenant
 from frontdesk.storage.uow import TenantScope
 
@@ -150,12 +150,23 @@ class TenantSettings(_Model):
     frequency_cap: int = Field(default=3, ge=1, le=20)
     missed_call_in_quiet_hours: bool = False
     reply_exemption_minutes: int = Field(default=15, ge=0, le=24 * 60)
+    # R-Q-02: "HH:MM-HH:MM" local to the recipient, for appointment, service and
+    # transactional texts; only narrows 08:00-21:00 and the state rules. None = those.
+    informational_window: str | None = None
     validity_hours: float | None = Field(default=None, gt=0, le=10)
     reminders: list[str] = Field(default_factory=lambda: ["P1D", "PT2H"], max_length=5)
     missed_call: MissedCallSettings = Field(default_factory=MissedCallSettings)
     knowledge: Knowledge = Field(default_factory=Knowledge)
     ai: AiSettings = Field(default_factory=AiSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
+
+    @field_validator("informational_window")
+    @classmethod
+    def _window(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        window_minutes(value)
+        return value.replace(" ", "")
 
     @field_validator("reminders")
     @classmethod
@@ -174,6 +185,17 @@ class TenantSettings(_Model):
                 raise ValueError(f"{d!r} is not a domain name such as brightsmile.example")
             out.append(host)
         return out
+
+
+def window_minutes(text: str) -> tuple[int, int]:
+    """``"09:00-20:00"`` as local minutes ``(540, 1200)``; a window outside 08:00-21:00
+    or not 'HH:MM-HH:MM' with start before end is refused (R-Q-01, R-Q-02)."""
+    m = _HOURS_RE.match(text.replace(" ", "")) if isinstance(text, str) else None
+    if m is None:
+        raise ValueError(f"{text!r} is not 'HH:MM-HH:MM', e.g. '09:00-20:00'")
+    start, end = int(m[1]) * 60 + int(m[2]), int(m[3]) * 60 + int(m[4])
+    quiet_hours.validate_window(start, end)
+    return start, end
 
 
 def parse_offset(text: str) -> timedelta:
