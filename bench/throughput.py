@@ -40,6 +40,10 @@ Method
   phase, and the client's ``process_time``, divided by n; the load average is
   printed with each mode. ``--repeats R`` runs every phase R times (fresh copies)
   and prints medians.
+* Machine speed: the header line times a fixed pure-Python loop (20 million
+  additions, best of 3) before the run, so figures from different machines or
+  sessions can be put side by side: the same code ran 1.8x slower on one of this
+  project's machines than on another.
 * ``--db postgresql://...``: the scale-out engine. A template database and one
   copy per phase (``CREATE DATABASE … TEMPLATE``) are created on that server and
   dropped afterwards; the API runs no worker and ``--workers N`` ``frontdesk
@@ -609,6 +613,18 @@ def report(ctx: Ctx, mode: str, loads: tuple[float, float]) -> None:
     sys.stdout.flush()
 
 
+def machine_loop_seconds(repeats: int = 3) -> float:
+    """Best wall time of a fixed pure-Python loop: this machine's speed right now."""
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        total = 0
+        for i in range(20_000_000):
+            total += i
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--messages", type=int, default=100_000)
@@ -640,7 +656,8 @@ def main() -> None:
         f"messages={args.messages} recipients={args.recipients} (+1 {area}) "
         f"db={'sqlite (temp)' if args.db is None else args.db.split('@')[-1]} "
         f"workers={'embedded' if args.db is None else args.workers} cpus={os.cpu_count()} "
-        f"python={sys.version.split()[0]} {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        f"python={sys.version.split()[0]} {datetime.now(UTC):%Y-%m-%d %H:%M} UTC "
+        f"loop={machine_loop_seconds():.2f}s"
     )
     with tempfile.TemporaryDirectory(prefix="fd-throughput-") as tmp_name:
         tmp = Path(tmp_name)
