@@ -135,3 +135,20 @@ def test_R_Q_01_an_informational_window_cannot_widen_the_law(env: Env) -> None:
         assert err["field"] == "informational_window", err
     assert "08:00–21:00" in patch(env, t, {"informational_window": "07:00-20:00"}).text
     assert t.get("/v1/tenant/settings").json() == before
+
+
+def test_emergency_texts_per_language_are_checked_and_used(env: Env) -> None:
+    t = env.tenant()
+    r = patch(env, t, {"knowledge": {"emergency_texts": {"fr": "Appelez le 911."}}})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "knowledge.emergency_texts"
+    spanish = "Si es una emergencia, llame al 911 o a la guardia (415) 555-0100."
+    r = patch(
+        env, t, {"knowledge": {"languages": ["en", "es"], "emergency_texts": {"ES": spanish}}}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["knowledge"]["emergency_texts"] == {"es": spanish}
+    got = t.inbound(CALLER, "tengo la cara hinchada y me duele mucho").json()
+    assert got["intent"] == "urgent" and "staff_alerted" in got["actions"]
+    env.step()
+    [reply] = [m.body for m in env.simulator.sent_to(CALLER)]
+    assert spanish in reply

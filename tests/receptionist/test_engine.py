@@ -259,6 +259,20 @@ def test_urgent_without_a_tenant_emergency_text_says_call_911() -> None:
     )
 
 
+def test_urgent_in_spanish_gets_the_tenants_spanish_emergency_text() -> None:
+    """§2.3 item 10 in the patient's language: the on-call number stays the tenant's."""
+    spanish = "Si es una emergencia, llame al 911 o a nuestra guardia (415) 555-0100."
+    k = dataclasses.replace(KNOWLEDGE, emergency_texts={"es": spanish})
+    es = ask("tengo la cara hinchada", IDLE, k)
+    assert es.text is not None and spanish in es.text and "Ya avisamos" in es.text
+    en = ask("help my face is swollen", IDLE, k)
+    assert en.text is not None and EMERGENCY in en.text
+    only_english = ask("tengo la cara hinchada", IDLE, KNOWLEDGE)
+    assert only_english.text is not None and EMERGENCY in only_english.text, (
+        "without a Spanish text the tenant's own text, with its on-call number, is kept"
+    )
+
+
 @pytest.mark.parametrize("text", ["who is this?", "are you a bot?", "Is this a real person?"])
 def test_identity_is_answered_truthfully(text: str) -> None:
     """§2.3 item 7 (Utah AI disclosure, California bot law): never claims to be human."""

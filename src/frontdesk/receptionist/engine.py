@@ -80,7 +80,18 @@ class TenantKnowledge:
     booking_url: str | None = None
     allowed_link_domains: frozenset[str] = frozenset()
     emergency_text: str | None = None
+    # The emergency text in other languages ("es" -> ...), so a patient who writes in
+    # Spanish is told what to do in Spanish; ``emergency_text`` serves the rest.
+    emergency_texts: Mapping[str, str] = field(default_factory=dict)
     languages: tuple[str, ...] = ("en", "es")
+
+    def emergency_for(self, language: str) -> str:
+        """The tenant's emergency text in ``language``, else its one text, else "call 911"
+        in ``language`` (§2.3 item 10: fixed text, never composed by the AI)."""
+        for text in (self.emergency_texts.get(language), self.emergency_text):
+            if text and text.strip():
+                return text.strip()
+        return DEFAULT_EMERGENCY.get(language, DEFAULT_EMERGENCY["en"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,10 +265,7 @@ def _plan(
     when = _when(appt.starts_at, zone, lang) if appt is not None else None
     proposed = match.slots.get("_label")
     if intent is Intent.URGENT:
-        emergency = (k.emergency_text or "").strip() or DEFAULT_EMERGENCY.get(
-            lang, DEFAULT_EMERGENCY["en"]
-        )
-        return _Plan("urgent.alert", "alert_staff", True, {"emergency": emergency})
+        return _Plan("urgent.alert", "alert_staff", True, {"emergency": k.emergency_for(lang)})
     if intent is Intent.AUTO_REPLY:
         return _Plan(None)
     if intent is Intent.HUMAN_REQUEST:
@@ -466,8 +474,8 @@ def respond(
 
     business = knowledge.business_name.strip()
     tenant_numbers = [n for n in (knowledge.phone,) if n]
-    if knowledge.emergency_text:
-        tenant_numbers.append(knowledge.emergency_text)
+    emergency = (knowledge.emergency_text, *knowledge.emergency_texts.values())
+    tenant_numbers += [text for text in emergency if text]
 
     def finish(candidate: str) -> tuple[str, tuple[str, ...]]:
         if ctx.first_message_to_contact:

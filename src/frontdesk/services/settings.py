@@ -28,6 +28,7 @@ from frontdesk.storage.uow import TenantScope
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TEMPLATE_FIELDS = frozenset({"business", "phone", "booking_url", "next_open"})
+RECEPTIONIST_LANGUAGES = frozenset({"en", "es"})
 _HOURS_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 _DURATION_RE = re.compile(
     r"^P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?)?$"
@@ -76,6 +77,7 @@ class Knowledge(_Model):
     insurance: list[str] = Field(default_factory=list, max_length=100)
     booking_url: str | None = Field(default=None, max_length=300)
     emergency_text: str | None = Field(default=None, max_length=300)
+    emergency_texts: dict[str, str] = Field(default_factory=dict)
     languages: list[str] = Field(default_factory=lambda: ["en"], max_length=5)
 
     @field_validator("hours")
@@ -92,6 +94,22 @@ class Knowledge(_Model):
                 if not m or (int(m[1]), int(m[2])) >= (int(m[3]), int(m[4])):
                     raise ValueError(f"{day}: {span!r} is not 'HH:MM-HH:MM' with start < end")
             out[key] = span
+        return out
+
+    @field_validator("emergency_texts")
+    @classmethod
+    def _emergency_texts(cls, value: dict[str, str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for lang, text in value.items():
+            key = lang.strip().lower()
+            if key not in RECEPTIONIST_LANGUAGES:
+                raise ValueError(
+                    f"{lang!r} is not a receptionist language; use one of "
+                    f"{', '.join(sorted(RECEPTIONIST_LANGUAGES))}"
+                )
+            if not text.strip() or len(text) > 300:
+                raise ValueError(f"{key}: the emergency text must be 1 to 300 characters")
+            out[key] = text.strip()
         return out
 
     @field_validator("booking_url")
