@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from frontdesk.providers.base import InboundSms
 from frontdesk.services import conversations, inbound
@@ -59,17 +60,21 @@ class Model:
         return Answer(content=nlu("ask_hours"))
 
 
+def use_model(client: TestClient, auth: dict[str, str], server: FakeServer) -> None:
+    r = client.patch(
+        "/v1/tenant/settings",
+        headers=auth,
+        json={"llm": {"base_url": server.base_url, "model": "fake-model"}},
+    )
+    assert r.status_code == 200, r.text
+
+
 @pytest.fixture
 def model(env: Env) -> Iterator[tuple[Model, FakeServer, Tenant]]:
     m = Model(env.db_path)
     t = env.tenant()
     with fake_openai(m) as server:
-        r = env.client.patch(
-            "/v1/tenant/settings",
-            headers=t.auth,
-            json={"llm": {"base_url": server.base_url, "model": "fake-model"}},
-        )
-        assert r.status_code == 200, r.text
+        use_model(env.client, t.auth, server)
         yield m, server, t
 
 
@@ -165,12 +170,7 @@ def _twilio_case(tw: TwilioEnv, db_path: Path) -> None:
     m = Model(db_path)
     t = tw.tenant()
     with fake_openai(m) as server:
-        r = tw.client.patch(
-            "/v1/tenant/settings",
-            headers=t.auth,
-            json={"llm": {"base_url": server.base_url, "model": "fake-model"}},
-        )
-        assert r.status_code == 200, r.text
+        use_model(tw.client, t.auth, server)
         assert tw.webhook(SMS, inbound_form(UNCLEAR)).status_code == 200
     assert m.lock_free == [True]
     assert len(server.requests) == 1

@@ -8,7 +8,6 @@ back to templates).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -17,21 +16,16 @@ import pytest
 
 from frontdesk.receptionist import LlmAdapter, respond
 from frontdesk.receptionist.consult import NOT_CONSULTED, NluAnswers, RecordingNlu
-from tests.receptionist.fake_openai import Answer, FakeServer, fake_openai, nlu
+from tests.receptionist.fake_openai import Answer, FakeServer, fake_openai
 from tests.receptionist.test_engine import KNOWLEDGE, PENDING
-
-UNCLEAR = "the thing with my mouth guard from last time"  # the rules say "other"
-
-
-def _answers(request: dict[str, Any]) -> Answer:
-    if request["response_format"]["json_schema"]["name"] == "receptionist_wording":
-        return Answer(content=json.dumps({"text": "Bright Smile Dental: happy to move it!"}))
-    return Answer(content=nlu("reschedule", proposed_time="friday at 2pm"))
+from tests.receptionist.test_llm import UNCLEAR
+from tests.receptionist.test_llm import _valid as answer_validly
 
 
 @pytest.fixture
 def server() -> Iterator[FakeServer]:
-    with fake_openai(_answers) as s:
+    """Answers ``reschedule`` and, asked to reword, a friendly rewrite (test_llm's)."""
+    with fake_openai(answer_validly) as s:
         yield s
 
 
