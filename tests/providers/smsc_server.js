@@ -12,6 +12,10 @@
 //                               report how many submit_sm are outstanding without resp),
 //                               ignore_enquire (leave the ESME's enquire_link unanswered)
 //   {"cmd":"receipt","id":..,"stat":..,"err":..,"tlv":true}   send a delivery receipt
+//   {"cmd":"state","id":..,"stat":..,"err":..}   change a message's state, sending nothing
+//                               (its receipt is lost); query_sm answers from these states
+//                               (ENROUTE after submit_sm, then each receipt's stat), and
+//                               ESME_RQUERYFAIL for an id or source_addr it does not know
 //   {"cmd":"mo","from":..,"to":..,"text":..,"data_coding":0,"udh":"hex"}   send an MO deliver_sm
 //   {"cmd":"enquire_link"}      the SMSC asks the ESME whether it is alive
 //   {"cmd":"unbind"}            the SMSC ends the bind politely
@@ -34,7 +38,17 @@ const state = {
   next_id: 1,
 };
 const sessions = new Set();
+const records = new Map(); // message_id -> {source_addr, stat, err}
+const STATES = { ENROUTE: 1, DELIVRD: 2, EXPIRED: 3, DELETED: 4, UNDELIV: 5, ACCEPTD: 6, UNKNOWN: 7, REJECTD: 8 };
 let outstanding = 0;
+
+function record(id, stat, err) {
+  const known = records.get(id);
+  if (known) {
+    known.stat = stat;
+    known.err = Number(err || 0);
+  }
+}
 
 function emit(obj) {
   process.stdout.write(JSON.stringify(obj) + "\n");
@@ -59,10 +73,10 @@ function receiptPdu(id, stat, err, withTlv, text) {
     short_message: body,
   };
   if (withTlv) {
-    const states = { ENROUTE: 1, DELIVRD: 2, EXPIRED: 3, DELETED: 4, UNDELIV: 5, ACCEPTD: 6, UNKNOWN: 7, REJECTD: 8 };
     options.receipted_message_id = id;
-    options.message_state = states[stat];
+    options.message_state = STATES[stat];
   }
+  record(id, stat, err);
   return options;
 }
 
@@ -137,6 +151,7 @@ const server = smpp.createServer((session) => {
       return;
     }
     const id = "smsc-" + String(state.next_id++).padStart(6, "0");
+    records.set(id, { source_addr: pdu.source_addr, stat: "ENROUTE", err: 0 });
     emit({ ...record, command_status: 0, message_id: id });
     if (state.receipt && state.receipt_first) {
       sendDeliver(session, receiptPdu(id, state.receipt, "000", true), "receipt:" + id);
@@ -147,6 +162,28 @@ const server = smpp.createServer((session) => {
       sendDeliver(session, receiptPdu(id, state.receipt, "000", true), "receipt:" + id);
       emit({ event: "receipt_sent", id, before_resp: false });
     }
+  });
+
+  session.on("query_sm", (pdu) => {
+    const known = records.get(pdu.message_id);
+    const matches = known && known.source_addr === pdu.source_addr;
+    emit({
+      event: "query_sm",
+      message_id: pdu.message_id,
+      source_addr: pdu.source_addr,
+      known: Boolean(matches),
+    });
+    if (!matches) {
+      session.send(pdu.response({ command_status: smpp.ESME_RQUERYFAIL }));
+      return;
+    }
+    session.send(
+      pdu.response({
+        message_id: pdu.message_id,
+        message_state: STATES[known.stat],
+        error_code: known.err,
+      })
+    );
   });
 
   session.on("enquire_link", (pdu) => {
@@ -183,6 +220,10 @@ readline.createInterface({ input: process.stdin }).on("line", (line) => {
     case "receipt":
       sendDeliver(session, receiptPdu(cmd.id, cmd.stat, cmd.err, cmd.tlv !== false, cmd.text), "receipt:" + cmd.id);
       emit({ event: "receipt_sent", id: cmd.id });
+      break;
+    case "state":
+      record(cmd.id, cmd.stat, cmd.err);
+      emit({ event: "state", id: cmd.id, stat: cmd.stat });
       break;
     case "mo": {
       const options = {

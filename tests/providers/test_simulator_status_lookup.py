@@ -30,9 +30,9 @@ def _state(update: StatusUpdate | None) -> tuple[str, str | None] | None:
     return None if update is None else (update.status, update.error_code)
 
 
-def test_the_simulator_looks_up_and_smpp_cannot() -> None:
+def test_the_simulator_and_smpp_can_look_up() -> None:
     assert isinstance(CarrierSimulator(), StatusLookup)
-    assert not issubclass(SmppProvider, StatusLookup)
+    assert issubclass(SmppProvider, StatusLookup)  # query_sm (tests/providers/test_smpp.py)
     assert fetch_status(object(), "SM1") is None
 
 

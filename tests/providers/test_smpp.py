@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -26,10 +27,18 @@ from frontdesk.bootstrap import build
 from frontdesk.clock import FixedClock
 from frontdesk.config import Settings
 from frontdesk.domain.segments import count
-from frontdesk.providers.base import InboundSms, OutboundSms, Provider, StatusUpdate
+from frontdesk.providers.base import (
+    InboundSms,
+    OutboundSms,
+    Provider,
+    StatusLookup,
+    StatusUpdate,
+    fetch_status,
+)
 from frontdesk.providers.simulator import CarrierSimulator
-from frontdesk.providers.smpp import SUBMIT_ERRORS, SmppConfig, SmppProvider
+from frontdesk.providers.smpp import SUBMIT_ERRORS, SmppConfig, SmppError, SmppProvider
 from frontdesk.providers.smpp_pdu import decode_text, encode_text
+from frontdesk.services import reconcile
 from tests.conftest import ADMIN, BUSINESS_NUMBER, T0, Env
 from tests.providers.smsc_harness import HarnessUnavailable, Smsc, install_smpp_package
 
@@ -111,6 +120,7 @@ def test_provider_port_shape() -> None:
     assert carrier.name == "smpp"
     assert carrier.supports_mms is False
     assert carrier.verify_signature("https://x", {}, "sig") is False
+    assert isinstance(carrier, StatusLookup)
 
 
 def test_binds_as_transceiver_with_system_id_password_and_system_type(
@@ -486,3 +496,132 @@ def test_an_smsc_specific_receipt_error_maps_to_our_code(smsc: Smsc) -> None:
         assert (updates[-1].status, updates[-1].error_code) == ("undelivered", "30005")
     finally:
         carrier.close()
+
+
+# --- query_sm: the look-up reconciliation asks when a receipt never came (guarantee 2) ---
+
+
+def _accepted(smsc: Smsc, carrier: SmppProvider, body: str, count: int = 1) -> list[str]:
+    """Submit ``body``; its parts' SMSC ids. The ``sent`` report is drained."""
+    before = len(smsc.events("submit_sm"))
+    assert carrier.send(_sms(body)).accepted
+    parts = smsc.wait_count("submit_sm", before + count)[before:]
+    _updates_until(carrier, 1)
+    return [p["message_id"] for p in parts]
+
+
+def test_guarantee_2_query_sm_reads_the_state_of_a_message_whose_receipt_was_lost(
+    smsc: Smsc, provider: SmppProvider
+) -> None:
+    [mid] = _accepted(smsc, provider, "Bright Smile Dental: see you Tue. Reply STOP to opt out.")
+    assert provider.fetch_status(mid, sender=FROM) == StatusUpdate(
+        "smpp", mid, "sent", None, source="lookup"
+    )
+    smsc.command("state", id=mid, stat="DELIVRD")
+    smsc.wait("state")
+    update = fetch_status(provider, mid, sender=FROM)
+    assert update is not None and (update.status, update.source) == ("delivered", "lookup")
+    asked = smsc.events("query_sm")
+    assert [(q["message_id"], q["source_addr"], q["known"]) for q in asked] == [
+        (mid, "15550001111", True),
+        (mid, "15550001111", True),
+    ]
+    assert provider.drain_status_updates() == [], "a look-up is an answer, not a receipt"
+
+
+def test_R_E_02_a_failed_part_found_by_query_sm_fails_the_message_with_its_code(
+    smsc: Smsc,
+) -> None:
+    carrier = SmppProvider(_config(smsc, receipt_error_codes={"001": "30005"}))
+    try:
+        assert carrier.wait_bound(POLL_SECONDS)
+        first, second = _accepted(smsc, carrier, "b" * 200, count=2)
+        smsc.command("state", id=first, stat="DELIVRD")
+        smsc.command("state", id=second, stat="UNDELIV", err="001")
+        smsc.wait_count("state", 2)
+        update = carrier.fetch_status(first, sender=FROM, parts=2)
+        assert update is not None and (update.status, update.error_code) == (
+            "undelivered",
+            "30005",
+        )
+        assert [q["message_id"] for q in smsc.events("query_sm")] == [first, second]
+    finally:
+        carrier.close()
+
+
+def test_after_a_restart_a_multi_part_message_is_never_called_delivered_from_one_part(
+    smsc: Smsc, provider: SmppProvider
+) -> None:
+    """Only the first part's id survives a restart: its DELIVRD says nothing of the rest."""
+    first, _ = _accepted(smsc, provider, "c" * 200, count=2)
+    smsc.command("state", id=first, stat="DELIVRD")
+    smsc.wait("state")
+    restarted = SmppProvider(_config(smsc))
+    try:
+        assert restarted.wait_bound(POLL_SECONDS)
+        update = restarted.fetch_status(first, sender=FROM, parts=2)
+        assert update is not None and update.status == "sent"
+        single = restarted.fetch_status(first, sender=FROM, parts=1)
+        assert single is not None and single.status == "delivered"
+        smsc.command("state", id=first, stat="EXPIRED")
+        smsc.wait_count("state", 2)
+        expired = restarted.fetch_status(first, sender=FROM, parts=2)
+        assert expired is not None and (expired.status, expired.error_code) == (
+            "undelivered",
+            "30003",
+        )
+    finally:
+        restarted.close()
+
+
+def test_an_id_the_smsc_does_not_know_is_no_answer_and_an_unbound_link_raises(
+    smsc: Smsc, provider: SmppProvider
+) -> None:
+    assert provider.fetch_status("smsc-999999", sender=FROM) is None
+    [mid] = _accepted(smsc, provider, "Bright Smile Dental: hello. Reply STOP to opt out.")
+    assert provider.fetch_status(mid, sender="+15550009999") is None, "source must match"
+    unbound = SmppProvider(_config(smsc, port=1, reconnect_initial=5.0))
+    try:
+        with pytest.raises(SmppError, match="not bound"):
+            unbound.fetch_status(mid, sender=FROM)
+    finally:
+        unbound.close()
+
+
+def test_guarantee_2_the_worker_reconciles_an_smpp_message_whose_receipts_were_lost(
+    smsc: Smsc, smpp_env: tuple[Env, SmppProvider]
+) -> None:
+    """End to end: two parts handed off, their receipts never sent; the worker's
+    reconciliation asks query_sm for both (this process still knows both ids) and the
+    row ends ``delivered`` through the receipt path."""
+    env, _ = smpp_env
+    t = env.tenant(number=None)
+    number = t.post("/v1/numbers", {"number": BUSINESS_NUMBER, "provider": "smpp"})
+    assert number.status_code == 201, number.text
+    t.consent(PATIENT)
+    body = (
+        "Bright Smile Dental: your cleaning is Tue at 3:00 pm with Dr. Lee. Please arrive "
+        "10 minutes early and bring your insurance card. Reply C to confirm or call us to "
+        "reschedule. Reply STOP to opt out."
+    )
+    queued = t.send(PATIENT, body).json()
+    env.step()
+    parts = smsc.wait_count("submit_sm", 2)
+    for part in parts:
+        smsc.command("state", id=part["message_id"], stat="DELIVRD")
+    smsc.wait_count("state", 2)
+    deadline = time.monotonic() + POLL_SECONDS
+    while t.get(f"/v1/messages/{queued['id']}").json()["status"] != "sent":
+        assert time.monotonic() < deadline, "the sent report never arrived"
+        env.step()
+        time.sleep(0.02)
+
+    env.clock.advance(reconcile.AFTER + timedelta(seconds=1))
+    assert env.container.worker.reconcile() == 1
+
+    got = t.get(f"/v1/messages/{queued['id']}").json()
+    assert got["status"] == "delivered"
+    assert [q["message_id"] for q in smsc.events("query_sm")] == [
+        p["message_id"] for p in parts
+    ]
+    assert {q["source_addr"] for q in smsc.events("query_sm")} == {"14155550100"}

@@ -76,18 +76,25 @@ class Provider(Protocol):
 class StatusLookup(Protocol):
     """A provider that can ask its carrier for one message's status (Twilio's REST look-up)."""
 
-    def fetch_status(self, provider_message_id: str) -> StatusUpdate | None:
+    def fetch_status(
+        self, provider_message_id: str, *, sender: str | None = None, parts: int = 1
+    ) -> StatusUpdate | None:
         """The carrier's current word on the message, as a receipt would have said it.
 
-        None when the carrier cannot tell: an id it does not know, a status still
-        before ``sent`` (queued at the carrier) or one we do not model. A provider
-        that could not reach its carrier also answers None (and logs why).
+        ``sender`` (the number it was sent from) and ``parts`` (its segments) are what
+        a carrier that tracks each part by itself needs to ask (SMPP ``query_sm``);
+        others ignore them. None when the carrier cannot tell: an id it does not
+        know, a status still before ``sent`` (queued at the carrier) or one we do not
+        model. A provider that could not reach its carrier answers None or raises;
+        reconciliation counts both as no answer and logs why.
         """
         ...
 
 
-def fetch_status(provider: object, provider_message_id: str) -> StatusUpdate | None:
+def fetch_status(
+    provider: object, provider_message_id: str, *, sender: str | None = None, parts: int = 1
+) -> StatusUpdate | None:
     """Ask ``provider`` when it implements :class:`StatusLookup`; None when it cannot look up."""
     if isinstance(provider, StatusLookup):
-        return provider.fetch_status(provider_message_id)
+        return provider.fetch_status(provider_message_id, sender=sender, parts=parts)
     return None

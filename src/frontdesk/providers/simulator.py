@@ -198,7 +198,9 @@ class CarrierSimulator:
         with self._lock:
             return self._release(self._pending_inbound)
 
-    def fetch_status(self, provider_message_id: str) -> StatusUpdate | None:
+    def fetch_status(
+        self, provider_message_id: str, *, sender: str | None = None, parts: int = 1
+    ) -> StatusUpdate | None:
         """The carrier's record of the message at the clock's time (``StatusLookup``).
 
         The final status once its time has come, else ``sent`` once that has; None

@@ -5,7 +5,7 @@ thread-per-listen client with no submit window and no reconnect policy, and
 ``aiosmpplib`` is a broker/hook framework that queues submits and reports their outcome
 through hooks, so a synchronous ``send`` could not get its ``submit_sm_resp``; both split
 long text by their own rules, not at the boundaries ``domain.segments`` bills. An ESME
-needs eleven PDU types; the codec with its text coding is ~450 lines and is tested
+needs thirteen PDU types; the codec with its text coding is ~450 lines and is tested
 against a real SMSC (npm ``smpp``'s server, ``tests/providers/smsc_server.js``).
 
 How it runs. ``SmppProvider`` keeps one asyncio loop in a daemon thread. The session binds
@@ -24,9 +24,11 @@ maps through ``SUBMIT_ERRORS`` to a Twilio-style code (R-E-02: "others map simil
 If a part is throttled after an earlier part was accepted, that part alone is retried
 (same reference) so the handset can still assemble the message.
 
-Status (R-E-01). Accepted → ``sent``. Receipts (``deliver_sm`` with a receipt
-``esm_class`` or a ``receipted_message_id`` TLV; ``message_state`` TLV first, the
-``stat:`` text otherwise) map through ``RECEIPT_STATES``. A multi-part message has one
+Status (R-E-01). Accepted → ``sent``. A message whose receipt never came is looked up
+with ``query_sm`` (:meth:`SmppProvider.fetch_status`, asked by ``services.reconcile``).
+Receipts (``deliver_sm`` with a receipt ``esm_class`` or a ``receipted_message_id``
+TLV; ``message_state`` TLV first, the ``stat:`` text otherwise) map through
+``RECEIPT_STATES``. A multi-part message has one
 status: ``delivered`` only when every part is, ``undelivered``/``failed`` as soon as one
 part is (the handset cannot show the whole text). **A receipt can arrive before the
 ``submit_sm_resp``** (design.md): receipts for unknown ids are buffered (bounded) and
@@ -192,6 +194,7 @@ class SmppStats:
     early_receipts: int = 0
     receipts: int = 0
     inbound: int = 0
+    queries: int = 0
 
 
 @dataclass
@@ -528,6 +531,68 @@ class SmppProvider:
             return False
         return asyncio.run_coroutine_threadsafe(self.enquire_link(), self._loop).result(timeout)
 
+    # --- status look-up (reconciliation) -----------------------------------------------
+
+    def fetch_status(
+        self, provider_message_id: str, *, sender: str | None = None, parts: int = 1
+    ) -> StatusUpdate | None:
+        """``query_sm`` for a message whose receipt never came (``StatusLookup``).
+
+        Each part of a message this process submitted is asked about, and the answers
+        combine as receipts do: one part undelivered or failed makes the message so;
+        ``delivered`` only when every part is. After a restart only the first part's id
+        is known (it is the provider message id), so a message of several ``parts``
+        can be found undelivered or failed that way, never ``delivered``: that answer
+        is ``sent``. None when the SMSC does not know the message or its state
+        (``ESME_RQUERYFAIL``, state UNKNOWN). Raises :class:`SmppError` when not bound
+        or refused, which reconciliation logs and counts as no answer.
+        """
+        self.start()
+        assert self._loop is not None
+        if not self._bound.is_set():
+            raise SmppError("not bound to the SMSC")
+        asking = self._query(provider_message_id, sender, parts)
+        future = asyncio.run_coroutine_threadsafe(asking, self._loop)
+        try:
+            return future.result(self.config.response_timeout * (max(parts, 1) + 1))
+        except concurrent.futures.TimeoutError as exc:
+            future.cancel()
+            raise SmppError("query_sm unanswered") from exc
+
+    async def _query(
+        self, provider_message_id: str, sender: str | None, parts: int
+    ) -> StatusUpdate | None:
+        tracked = self._tracked.get(provider_message_id)
+        part_ids = tracked.part_ids if tracked is not None else (provider_message_id,)
+        every_part_known = tracked is not None or parts <= 1
+        source = _address(sender or self.config.source_addr)
+        answers: list[tuple[str, str | None]] = []
+        for part in part_ids:
+            body = wire.query_sm_body(part, source)
+            resp = await self._request(CommandId.QUERY_SM, body, self.config.response_timeout)
+            self.stats.queries += 1
+            if resp.status == QUERY_FAILED:
+                return None
+            if resp.command_id != CommandId.QUERY_SM_RESP or resp.status != 0:
+                raise SmppError(f"query_sm refused with command_status 0x{resp.status:02x}")
+            answer = wire.parse_query_sm_resp(resp.body)
+            state = _MESSAGE_STATES.get(answer.message_state)
+            if state is None or state == "UNKNOWN":
+                return None
+            status, code = RECEIPT_STATES[state]
+            if status in ("undelivered", "failed"):
+                code = self.config.receipt_error_codes.get(f"{answer.error_code:03d}", code)
+            answers.append((status, code))
+        for status, code in answers:
+            if status in ("undelivered", "failed"):
+                return self._looked_up(provider_message_id, status, code)
+        if every_part_known and all(status == "delivered" for status, _ in answers):
+            return self._looked_up(provider_message_id, "delivered", None)
+        return self._looked_up(provider_message_id, "sent", None)
+
+    def _looked_up(self, message_id: str, status: str, code: str | None) -> StatusUpdate:
+        return StatusUpdate(self.name, message_id, status, code, source="lookup")
+
     # --- submit ----------------------------------------------------------------------
 
     async def _send(self, message: OutboundSms) -> SendResult:
@@ -696,6 +761,7 @@ class SmppProvider:
 
 NO_RESPONSE_STATUS = -1
 NOT_BOUND_STATUS = -2
+QUERY_FAILED = 0x67  # ESME_RQUERYFAIL: the SMSC does not know the message
 
 
 def _consume(future: asyncio.Future[Pdu]) -> None:

@@ -1,7 +1,8 @@
 """SMPP 3.4 wire format: PDU framing, the handful of operations an ESME needs, text coding.
 
 Only what ``providers/smpp.py`` speaks is here: ``bind_transceiver``, ``submit_sm``,
-``deliver_sm``, ``enquire_link``, ``unbind``, their responses and ``generic_nack``.
+``deliver_sm``, ``query_sm``, ``enquire_link``, ``unbind``, their responses and
+``generic_nack``.
 Every PDU is ``command_length | command_id | command_status | sequence_number`` (four
 big-endian uint32) and a body of C-octet strings, single octets and optional TLVs.
 
@@ -97,6 +98,8 @@ class CommandId(IntEnum):
     UNBIND_RESP = 0x80000006
     ENQUIRE_LINK = 0x00000015
     ENQUIRE_LINK_RESP = 0x80000015
+    QUERY_SM = 0x00000003
+    QUERY_SM_RESP = 0x80000003
 
 
 class PduError(ValueError):
@@ -233,6 +236,29 @@ def parse_message_id(body: bytes) -> str | None:
     if not body:
         return None
     return _Reader(body).cstring()
+
+
+def query_sm_body(message_id: str, source: tuple[int, int, str]) -> bytes:
+    """``query_sm`` (SMPP 3.4 §4.8.1): the SMSC's message id and the source address the
+    message was submitted with (SMSCs match on both)."""
+    ton, npi, addr = source
+    return cstring(message_id, 65) + bytes([ton, npi]) + cstring(addr, 21)
+
+
+@dataclass(frozen=True, slots=True)
+class QuerySmResp:
+    """``query_sm_resp`` (§4.8.2): ``message_state`` as in the receipt TLV (1 ENROUTE …
+    8 REJECTED), ``error_code`` the network-specific error of a failed delivery."""
+
+    message_id: str
+    final_date: str
+    message_state: int
+    error_code: int
+
+
+def parse_query_sm_resp(body: bytes) -> QuerySmResp:
+    r = _Reader(body)
+    return QuerySmResp(r.cstring(), r.cstring(), r.octet(), r.octet())
 
 
 def parse_system_id(body: bytes) -> str | None:

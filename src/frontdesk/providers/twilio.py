@@ -251,7 +251,9 @@ class TwilioProvider:
             f"/Messages/{provider_message_id}.json"
         )
 
-    def fetch_status(self, provider_message_id: str) -> StatusUpdate | None:
+    def fetch_status(
+        self, provider_message_id: str, *, sender: str | None = None, parts: int = 1
+    ) -> StatusUpdate | None:
         """Twilio's Message resource mapped onto a receipt (``StatusLookup``).
 
         ``status`` maps through :data:`_LOOKUP_STATUS`; a failure's ``error_code``

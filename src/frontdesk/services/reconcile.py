@@ -154,7 +154,7 @@ def look_up(provider: Provider, messages: Sequence[Stuck]) -> list[Answer]:
             out.append(Answer(msg, None, asked=False))
             continue
         try:
-            update = lookup.fetch_status(pid)
+            update = lookup.fetch_status(pid, sender=msg.sender, parts=msg.parts)
         except Exception as exc:
             log.warning("status look-up of %s raised %s", msg.id, type(exc).__name__)
             out.append(Answer(msg, None, asked=True, error=type(exc).__name__))

@@ -53,6 +53,8 @@ class Stuck:
     provider_message_id: str | None
     handed_off_at: datetime
     status: str = SENDING
+    sender: str | None = None  # the number it was sent from
+    parts: int = 1  # its segments: a carrier that tracks parts asks about each
 
 
 def awaiting_receipt(session: Session, windows: Sequence[AskWindow], limit: int) -> list[Stuck]:
@@ -76,14 +78,16 @@ def awaiting_receipt(session: Session, windows: Sequence[AskWindow], limit: int)
             Message.provider_message_id,
             Message.handed_off_at,
             Message.status,
+            Message.from_phone,
+            Message.segments,
         )
         .where(Message.status.in_(AWAITING), or_(*bands))
         .order_by(Message.handed_off_at, Message.id)
         .limit(limit)
     )
     return [
-        Stuck(mid, tid, prov, pid, at, state)
-        for mid, tid, prov, pid, at, state in rows
+        Stuck(mid, tid, prov, pid, at, state, sender, max(int(segments or 1), 1))
+        for mid, tid, prov, pid, at, state, sender, segments in rows
         if at is not None
     ]
 
