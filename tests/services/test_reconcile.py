@@ -9,9 +9,13 @@ deadline, never ``delivered`` without evidence.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from itertools import pairwise
+from typing import Any
+
+from sqlalchemy import event
 
 from frontdesk.providers.base import InboundSms, OutboundSms, Provider, SendResult, StatusUpdate
 from frontdesk.providers.simulator import CarrierSimulator
@@ -319,3 +323,28 @@ def test_a_message_settled_since_it_was_read_is_skipped(env: Env) -> None:
     assert message(env, mid).status == "delivered"
     assert [e.status for e in events(env, mid)].count("delivered") == 1
     assert audit_actions(env, message(env, mid).tenant_id).count("message.reconciled") == 1
+
+
+def test_the_sent_pass_reads_an_index_range_so_it_does_not_grow_with_the_table(
+    env: Env,
+) -> None:
+    """Messages a carrier never finalises stay ``sent`` for good; the pass that looks for
+    overdue ones must not scan them all every minute (EXPLAIN QUERY PLAN, SQLite)."""
+    executed: list[tuple[str, Any]] = []
+
+    def grab(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        executed.append((statement, params))
+
+    engine = env.container.db.read_engine
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        with UnitOfWork(env.container.db, write=False) as peek:
+            reconcile.stuck(peek, env.clock.now())
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+    [(sql, params)] = [
+        (s, p) for s, p in executed if "messages.status = ?" in s and "messages.send_at >" in s
+    ]
+    with sqlite3.connect(env.db_path) as con:
+        plan = " | ".join(str(row[-1]) for row in con.execute("EXPLAIN QUERY PLAN " + sql, params))
+    assert "USING INDEX ix_messages_due (status=? AND send_at>?)" in plan, plan

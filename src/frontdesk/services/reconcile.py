@@ -53,7 +53,7 @@ from datetime import datetime, timedelta
 
 from frontdesk.domain.messages import Status, can_move
 from frontdesk.providers.base import Provider, StatusLookup, StatusUpdate
-from frontdesk.services import status
+from frontdesk.services import delivery, status
 from frontdesk.storage import reconcile as store
 from frontdesk.storage.claims import load_message
 from frontdesk.storage.reconcile import AskWindow, Stuck
@@ -137,7 +137,10 @@ class ReconcileResult:
 
 def stuck(uow: UnitOfWork, now: datetime, policy: ReconcilePolicy = DEFAULT_POLICY) -> list[Stuck]:
     """The oldest ``sending`` or ``sent`` messages due a look-up (a read; no row is held)."""
-    return store.awaiting_receipt(uow.session, policy.windows(now), policy.batch)
+    # A message is handed off within the validity period of its send time (delivery),
+    # so one handed off after the deadline's start was due after this; a day's margin.
+    sent_since = now - policy.deadline - delivery.VALIDITY - timedelta(days=1)
+    return store.awaiting_receipt(uow.session, policy.windows(now), policy.batch, sent_since)
 
 
 def look_up(provider: Provider, messages: Sequence[Stuck]) -> list[Answer]:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from frontdesk.storage.models import Message
@@ -57,37 +57,60 @@ class Stuck:
     parts: int = 1  # its segments: a carrier that tracks parts asks about each
 
 
-def awaiting_receipt(session: Session, windows: Sequence[AskWindow], limit: int) -> list[Stuck]:
+_COLUMNS = (
+    Message.id,
+    Message.tenant_id,
+    Message.provider,
+    Message.provider_message_id,
+    Message.handed_off_at,
+    Message.status,
+    Message.from_phone,
+    Message.segments,
+)
+
+
+def awaiting_receipt(
+    session: Session, windows: Sequence[AskWindow], limit: int, sent_since: datetime
+) -> list[Stuck]:
     """Up to ``limit`` messages ``sending`` or ``sent`` that fall in one of ``windows``,
-    oldest hand-off first."""
+    oldest hand-off first.
+
+    ``sent`` messages stay ``sent`` for good when their carrier never sends a final
+    receipt, so they pile up; only those with ``send_at`` after ``sent_since`` are
+    read, a range on the ``(status, send_at)`` index, so the pass does not grow with
+    the table. ``sending`` messages are few (in flight) and all read.
+    """
     if not windows:
         return []
-    bands = []
+    sending: list[ColumnElement[bool]] = []
+    sent: list[ColumnElement[bool]] = []
     for w in windows:
         terms = [Message.handed_off_at <= w.handed_before, Message.updated_at <= w.asked_before]
         if w.handed_after is not None:
             terms.append(Message.handed_off_at > w.handed_after)
-        if w.sending_only:
-            terms.append(Message.status == SENDING)
-        bands.append(and_(*terms))
-    rows = session.execute(
-        select(
-            Message.id,
-            Message.tenant_id,
-            Message.provider,
-            Message.provider_message_id,
-            Message.handed_off_at,
-            Message.status,
-            Message.from_phone,
-            Message.segments,
+        sending.append(and_(*terms))
+        if not w.sending_only:
+            sent.append(and_(*terms))
+    order = (Message.handed_off_at, Message.id)
+    found = list(
+        session.execute(
+            select(*_COLUMNS)
+            .where(Message.status == SENDING, or_(*sending))
+            .order_by(*order)
+            .limit(limit)
         )
-        .where(Message.status.in_(AWAITING), or_(*bands))
-        .order_by(Message.handed_off_at, Message.id)
-        .limit(limit)
     )
+    if sent:
+        found += session.execute(
+            select(*_COLUMNS)
+            .where(Message.status == SENT, Message.send_at > sent_since, or_(*sent))
+            .order_by(*order)
+            .limit(limit)
+        )
+    found.sort(key=lambda r: (r[4], r[0]))
     return [
         Stuck(mid, tid, prov, pid, at, state, sender, max(int(segments or 1), 1))
-        for mid, tid, prov, pid, at, state, sender, segments in rows
+        for mid, tid, prov, pid, at, state, sender, segments in found[:limit]
         if at is not None
     ]
 
