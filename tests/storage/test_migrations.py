@@ -106,6 +106,9 @@ def test_0003_backfills_the_opt_out_notice_of_the_last_month(empty_db: str) -> N
         "msg_old_stop": (stop, "delivered", now - timedelta(days=60)),
         "msg_blocked_stop": (stop, "blocked", now - timedelta(days=3)),
         "msg_joined": ("Bright Smile Dental: see you Tue. STOP2END", "queued", now),
+        # more than one page of the backfill (1,000 rows), the last one flagged
+        **{f"msg_page_{n:04d}": (silent, "sent", now) for n in range(1200)},
+        "msg_zz_last_stop": (stop, "sent", now),
     }
     tenants = sa.table(
         "tenants",
@@ -135,26 +138,29 @@ def test_0003_backfills_the_opt_out_notice_of_the_last_month(empty_db: str) -> N
                     created_at=now,
                 )
             )
-            for mid, (body, status, at) in rows.items():
-                conn.execute(
-                    sa.insert(messages).values(
-                        id=mid,
-                        tenant_id="ten_1",
-                        to_phone="+13055550142",
-                        body=body,
-                        category="appointment_reminder",
-                        status=status,
-                        media_urls=[],
-                        reasons=[],
-                        warnings=[],
-                        segments=1,
-                        encoding="GSM-7",
-                        attempts=0,
-                        send_at=at,
-                        created_at=at,
-                        updated_at=at,
-                    )
-                )
+            conn.execute(
+                sa.insert(messages),
+                [
+                    {
+                        "id": mid,
+                        "tenant_id": "ten_1",
+                        "to_phone": "+13055550142",
+                        "body": body,
+                        "category": "appointment_reminder",
+                        "status": status,
+                        "media_urls": [],
+                        "reasons": [],
+                        "warnings": [],
+                        "segments": 1,
+                        "encoding": "GSM-7",
+                        "attempts": 0,
+                        "send_at": at,
+                        "created_at": at,
+                        "updated_at": at,
+                    }
+                    for mid, (body, status, at) in rows.items()
+                ],
+            )
     finally:
         db.dispose()
 
@@ -166,4 +172,7 @@ def test_0003_backfills_the_opt_out_notice_of_the_last_month(empty_db: str) -> N
             flagged = dict(conn.execute(sa.text("SELECT id, opt_out_notice FROM messages")).all())
     finally:
         db.dispose()
-    assert {mid for mid, notice in flagged.items() if notice} == {"msg_recent_stop"}
+    assert {mid for mid, notice in flagged.items() if notice} == {
+        "msg_recent_stop",
+        "msg_zz_last_stop",
+    }

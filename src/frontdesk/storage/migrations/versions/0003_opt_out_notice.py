@@ -45,19 +45,28 @@ def upgrade() -> None:
     )
     bind = op.get_bind()
     since = datetime.now(UTC) - timedelta(days=_BACKFILL_DAYS)
-    rows = bind.execute(
-        sa.select(messages.c.id, messages.c.body).where(
-            messages.c.status.notin_(("blocked", "canceled")),
-            messages.c.created_at >= since,
-        )
-    ).all()
-    noticed = [mid for mid, body in rows if body and has_opt_out_language(body)]
-    for i in range(0, len(noticed), _CHUNK):
-        bind.execute(
-            sa.update(messages)
-            .where(messages.c.id.in_(noticed[i : i + _CHUNK]))
-            .values(opt_out_notice=True)
-        )
+    after = ""
+    while True:  # keyset pages: memory stays flat however many messages there are
+        rows = bind.execute(
+            sa.select(messages.c.id, messages.c.body)
+            .where(
+                messages.c.status.notin_(("blocked", "canceled")),
+                messages.c.created_at >= since,
+                messages.c.id > after,
+            )
+            .order_by(messages.c.id)
+            .limit(_CHUNK)
+        ).all()
+        if not rows:
+            break
+        after = rows[-1][0]
+        noticed = [mid for mid, body in rows if body and has_opt_out_language(body)]
+        if noticed:
+            bind.execute(
+                sa.update(messages)
+                .where(messages.c.id.in_(noticed))
+                .values(opt_out_notice=True)
+            )
 
 
 def downgrade() -> None:
