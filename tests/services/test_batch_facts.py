@@ -100,6 +100,10 @@ def test_gather_many_equals_gather_one_at_a_time_for_random_histories(env: Env) 
     contacts and prior messages; every request's facts compared field by field."""
     rng = random.Random(20261128)
     t = env.tenant()
+    covered = env.client.patch(
+        "/v1/tenant/settings", headers=t.auth, json={"hipaa_exempt_mode": True}
+    )
+    assert covered.status_code == 200, covered.text  # so the R-C-07 history is gathered too
     now = env.clock.now()
     phones = [f"+1305555{i:04d}" for i in range(160, 184)]
     for phone in phones:
@@ -157,6 +161,8 @@ def test_gather_many_equals_gather_one_at_a_time_for_random_histories(env: Env) 
                         status=rng.choice(STATUSES),
                         send_at=send_at,
                         attempts=0,
+                        opt_out_notice=rng.random() < 0.3,
+                        healthcare_exempt=rng.random() < 0.3,
                         created_at=now - timedelta(minutes=rng.randint(0, 60 * 72)),
                         updated_at=now,
                     )
@@ -190,6 +196,8 @@ def test_gather_many_equals_gather_one_at_a_time_for_random_histories(env: Env) 
         assert any(f.contact.opted_out for f in many)
         assert any(f.contact.confirmations_for_revocation for f in many)
         assert any(not f.contact.first_message for f in many)
+        assert any(f.contact.last_opt_out_notice_at for f in many), "R-K-08 notices exercised"
+        assert any(f.contact.exempt_sends for f in many), "R-C-07 limits exercised"
 
 
 def test_audit_chain_head_is_memoised_per_transaction_only(env: Env) -> None:

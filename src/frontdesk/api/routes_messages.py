@@ -60,6 +60,7 @@ def _command(body: MessageIn, *, strict_number: bool = True) -> messages.SendCom
         send_at=body.send_at,
         idempotency_key=body.idempotency_key,
         subject=body.subject,
+        healthcare_exempt=body.healthcare_exempt,
     )
 
 

@@ -76,6 +76,9 @@ class MessageIn(Strict):
     send_at: AwareDatetime | None = None
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
     subject: str | None = Field(default=None, max_length=64)
+    # R-C-07: send without consent under the healthcare exemption, when the tenant is a
+    # declared covered entity and every condition holds (else refused as no_consent).
+    healthcare_exempt: bool = False
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

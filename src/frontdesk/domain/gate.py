@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from frontdesk.domain import campaigns, content, phone, quiet_hours, segments
+from frontdesk.domain import campaigns, content, healthcare, phone, quiet_hours, segments
 from frontdesk.domain.consent import ConsentState
 from frontdesk.domain.messages import COMPLIANCE_REPLIES, Category, Status
 from frontdesk.domain.reasons import Reason, ReasonCode, Severity
@@ -44,6 +44,7 @@ class MessageRequest:
     subject: str | None = None
     appointment_starts_at: datetime | None = None
     revocation_at: datetime | None = None  # for an opt-out confirmation: the STOP it confirms
+    healthcare_exempt: bool = False  # the sender asks for the R-C-07 exemption
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,8 @@ class TenantFacts:
     # R-Q-02: the tenant's own window (local minutes) for scheduled informational texts;
     # None = the federal and state rules alone.
     informational_window: tuple[int, int] | None = None
+    # R-C-07: the tenant declared itself a HIPAA covered entity (healthcare exemption).
+    hipaa_exempt_mode: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +96,8 @@ class ContactFacts:
     not_sms_capable: str | None = None  # "invalid" (30005) or "landline" (30006), R-E-03
     # ``send_at`` of the latest live message to the contact that said how to opt out.
     last_opt_out_notice_at: datetime | None = None
+    # ``send_at`` of the live healthcare-exempt messages within 7 days of this one (R-C-07).
+    exempt_sends: tuple[datetime, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +124,13 @@ class Decision:
     @property
     def codes(self) -> tuple[str, ...]:
         return tuple(r.code.value for r in self.reasons)
+
+    @property
+    def healthcare_exempt(self) -> bool:
+        """Allowed without consent under the R-C-07 exemption (a warning says so)."""
+        return self.allowed and any(
+            w.code is ReasonCode.HEALTHCARE_EXEMPT for w in self.warnings
+        )
 
 
 class _Ctx:
@@ -355,11 +367,66 @@ def rule_consent(ctx: _Ctx) -> Reason | None:
             "Record written consent (disclosure text plus a signature or form record), or "
             "remove the promotional wording.",
         )
+    if ctx.request.healthcare_exempt:
+        return _healthcare_exemption(ctx, category)
     return _reason(
         ReasonCode.NO_CONSENT,
         "R-C-01",
         f"No consent on record covers {category.value} messages to this number.",
         "Record the recipient's consent (POST /v1/consents) before sending.",
+    )
+
+
+def _healthcare_exemption(ctx: _Ctx, category: Category) -> Reason:
+    """R-C-07: without consent, a covered entity's healthcare text goes only when every
+    condition of 47 CFR 64.1200(a)(9)(iv) holds (``domain.healthcare``); the decision
+    then carries a warning saying so, else the refusal names each unmet condition."""
+    tenant = ctx.facts.tenant
+    if not tenant.hipaa_exempt_mode:
+        return _reason(
+            ReasonCode.NO_CONSENT,
+            "R-C-07",
+            f"No consent on record covers {category.value} messages to this number, and the "
+            "healthcare exemption is only for a tenant declared a HIPAA covered entity.",
+            "Record the recipient's consent, or set hipaa_exempt_mode if the business is a "
+            "covered entity.",
+        )
+    revoked = ctx.facts.contact.consent.revoked_at
+    if revoked is not None:
+        return _reason(
+            ReasonCode.NO_CONSENT,
+            "R-C-07",
+            f"The recipient revoked consent on {revoked:%Y-%m-%d}; the healthcare exemption "
+            "never overrides a revocation, even once its suppression is lifted.",
+            "Text this number again only after the recipient opts back in (START).",
+        )
+    findings = ctx.findings
+    unmet = healthcare.unmet_conditions(
+        ctx.request.body,
+        category,
+        business_name=tenant.name,
+        contact_info=findings is not None and bool(findings.phone_numbers or findings.urls),
+        opt_out_language=content.has_opt_out_language(ctx.request.body),
+        promotional_terms=findings.promotional_terms if findings is not None else (),
+        exempt_sends=ctx.facts.contact.exempt_sends,
+        at=ctx.at,
+    )
+    if unmet:
+        return _reason(
+            ReasonCode.NO_CONSENT,
+            "R-C-07",
+            "No consent on record, and the healthcare exemption does not apply: "
+            + "; ".join(unmet)
+            + ".",
+            "Record the recipient's consent, or meet every condition of the exemption.",
+        )
+    return _reason(
+        ReasonCode.HEALTHCARE_EXEMPT,
+        "R-C-07",
+        "Sent without consent under the healthcare exemption (47 CFR 64.1200(a)(9)(iv)): "
+        "a covered entity's concise healthcare text, within 1 a day and 3 a week.",
+        "Nothing to do; record the patient's consent when they give it.",
+        Severity.WARN,
     )
 
 

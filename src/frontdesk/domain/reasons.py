@@ -43,6 +43,7 @@ class ReasonCode(StrEnum):
     APPOINTMENT_PASSED = "appointment_passed"
     VALIDITY_EXPIRED = "validity_expired"
     SENDER_BLOCKED = "sender_blocked"
+    HEALTHCARE_EXEMPT = "healthcare_exempt"  # a warning: sent without consent under R-C-07
 
 
 class Severity(StrEnum):

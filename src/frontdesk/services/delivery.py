@@ -97,6 +97,7 @@ def _request(msg: Message | Claimed) -> gate.MessageRequest:
         subject=msg.subject,
         appointment_starts_at=msg.appointment_starts_at,
         revocation_at=msg.revocation_at,
+        healthcare_exempt=msg.healthcare_exempt,
     )
 
 

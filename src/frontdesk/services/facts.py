@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from frontdesk.domain import gate, quiet_hours
+from frontdesk.domain import gate, healthcare, quiet_hours
 from frontdesk.domain.campaigns import SenderCampaign
 from frontdesk.domain.consent import ConsentState
 from frontdesk.domain.messages import Category
@@ -40,6 +40,7 @@ from frontdesk.storage.models import Contact, Suppression, Tenant
 from frontdesk.storage.uow import TenantScope
 
 WINDOW = timedelta(hours=24)
+EXEMPT_WINDOW = healthcare.WEEK  # R-C-07: exempt sends this close count toward the limits
 # R-Q-04: the caps never count these, so their rows are not read (bounded queries).
 UNCOUNTED = tuple(sorted(c.value for c in gate.UNCAPPED))
 CONFIRMATION = Category.OPT_OUT_CONFIRMATION.value
@@ -93,6 +94,7 @@ def tenant_facts(scope: TenantScope, tenant: Tenant) -> gate.TenantFacts:
         missed_call_in_quiet_hours=bool(settings.get("missed_call_in_quiet_hours", False)),
         reply_exemption_minutes=int(settings.get("reply_exemption_minutes", 15)),
         informational_window=_informational_window(settings),
+        hipaa_exempt_mode=bool(settings.get("hipaa_exempt_mode", False)),
         registration_required=enforced.require_registration,
         policy_accepted=not enforced.require_policy or policy.is_accepted(scope),
     )
@@ -184,6 +186,7 @@ def _contact_facts(
     first_message: bool,
     recent: tuple[gate.RecentSend, ...],
     last_notice: datetime | None,
+    exempt_sends: tuple[datetime, ...] = (),
 ) -> gate.ContactFacts:
     """The one place that turns a recipient's rows into the gate's ContactFacts."""
     opt_outs = _opt_outs(suppressions)
@@ -201,6 +204,7 @@ def _contact_facts(
         first_message=first_message,
         recent=recent,
         last_opt_out_notice_at=last_notice,
+        exempt_sends=exempt_sends,
     )
 
 
@@ -245,6 +249,11 @@ def gather(
         first_message=not scope.has_outbound_to(e164, exclude_message_id),
         recent=recent,
         last_notice=scope.last_opt_out_notice(e164),
+        exempt_sends=tuple(
+            scope.exempt_sends(e164, at - EXEMPT_WINDOW, at + EXEMPT_WINDOW, exclude_message_id)
+        )
+        if tfacts.hipaa_exempt_mode
+        else (),
     )
     return gate.Facts(tenant=tfacts, contact=contact, sender_campaign=campaign)
 
@@ -288,6 +297,7 @@ class _Recipient:
     capped: list[_Send] = field(default_factory=list)
     confirmations: list[_Send] = field(default_factory=list)
     notice_at: datetime | None = None  # latest live send that said how to opt out
+    exempt: list[tuple[str, datetime]] = field(default_factory=list)  # (id, send_at), R-C-07
 
 
 class BatchFacts:
@@ -370,6 +380,12 @@ class BatchFacts:
                 confirmed.append(phone)
         if history:
             self._read_history(history)
+        exempt = [p for p, n in counts.items() if n.exempt] if tfacts.hipaa_exempt_mode else []
+        if exempt:
+            lo = self._start + WINDOW - EXEMPT_WINDOW
+            hi = self._end - WINDOW + EXEMPT_WINDOW
+            for phone, mid, send_at in scope.exempt_sends_for(exempt, lo, hi):
+                by[phone].exempt.append((mid, send_at))
         if confirmed:
             for phone, mid, send_at, created, cat, subject in scope.live_sends_for(
                 confirmed, categories=(CONFIRMATION,)
@@ -437,6 +453,15 @@ class BatchFacts:
             first_message=not self._has_outbound(rec, excl),
             recent=recent,
             last_notice=rec.notice_at,
+            exempt_sends=tuple(
+                sorted(
+                    s
+                    for mid, s in rec.exempt
+                    if mid != excl and at - EXEMPT_WINDOW < s < at + EXEMPT_WINDOW
+                )
+            )
+            if tfacts.hipaa_exempt_mode
+            else (),
         )
         return gate.Facts(tenant=tfacts, contact=contact, sender_campaign=campaign)
 
@@ -476,15 +501,19 @@ class BatchFacts:
         subject: str | None,
         *,
         notice: bool = False,
+        exempt: bool = False,
     ) -> None:
         """A live (not blocked, not canceled) message to ``e164`` was just stored;
-        ``notice``: its body says how to opt out."""
+        ``notice``: its body says how to opt out; ``exempt``: it went under the
+        healthcare exemption (R-C-07)."""
         rec = self._by_phone.get(e164)
         if rec is None:
             rec = self._by_phone[e164] = _Recipient(consent=ConsentState())
         sent = _Send(message_id, send_at, created_at, category, subject)
         if notice and (rec.notice_at is None or send_at > rec.notice_at):
             rec.notice_at = send_at
+        if exempt:
+            rec.exempt.append((message_id, send_at))
         rec.live += 1
         rec.live_ids = None  # two or more now, or one that is not anyone's "self"
         if category not in UNCOUNTED:

@@ -33,17 +33,23 @@ class SendCommand:
     appointment_starts_at: datetime | None = None
     revocation_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    healthcare_exempt: bool = False  # R-C-07: ask for the covered entity's exemption
 
     def fingerprint(self) -> str:
         """What an idempotency key stands for: every field but the key, as sorted JSON.
 
         Stored as ``request_hash``; the encoding must never change, or a retry made
-        across an upgrade would be refused as a different request."""
+        across an upgrade would be refused as a different request, so a field added
+        later is left out while it has its default."""
         data = {name: getattr(self, name) for name in _FINGERPRINTED}
+        for name, default in _ADDED_LATER.items():
+            if data[name] == default:
+                del data[name]
         return hashlib.sha256(_FINGERPRINT_JSON.encode(data).encode()).hexdigest()
 
 
 _FINGERPRINTED = tuple(f.name for f in fields(SendCommand) if f.name != "idempotency_key")
+_ADDED_LATER: dict[str, object] = {"healthcare_exempt": False}
 _FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True, default=str)
 
 
@@ -65,6 +71,7 @@ def _request(cmd: SendCommand) -> gate.MessageRequest:
         subject=cmd.subject,
         appointment_starts_at=cmd.appointment_starts_at,
         revocation_at=cmd.revocation_at,
+        healthcare_exempt=cmd.healthcare_exempt,
     )
 
 
@@ -246,6 +253,8 @@ def _accept(
         "revocation_at": cmd.revocation_at,
         "appointment_starts_at": cmd.appointment_starts_at,
         "opt_out_notice": content.has_opt_out_language(cmd.body),
+        # R-C-07: sent without consent under the healthcare exemption (counted per patient)
+        "healthcare_exempt": decision.healthcare_exempt,
         "created_at": now,
         "updated_at": now,
     }
@@ -260,6 +269,7 @@ def _accept(
             row["category"],
             cmd.subject,
             notice=row["opt_out_notice"],
+            exempt=row["healthcare_exempt"],
         )
     scope.add_event(row["id"], status, now, {"reasons": list(decision.codes), "stage": "accept"})
     scope.audit(

@@ -171,6 +171,9 @@ class TenantSettings(_Model):
     # R-Q-02: "HH:MM-HH:MM" local to the recipient, for appointment, service and
     # transactional texts; only narrows 08:00-21:00 and the state rules. None = those.
     informational_window: str | None = None
+    # R-C-07: the business declares it is a HIPAA covered entity, so messages may ask for
+    # the healthcare exemption (healthcare_exempt); each still meets every condition.
+    hipaa_exempt_mode: bool = False
     validity_hours: float | None = Field(default=None, gt=0, le=10)
     reminders: list[str] = Field(default_factory=lambda: ["P1D", "PT2H"], max_length=5)
     missed_call: MissedCallSettings = Field(default_factory=MissedCallSettings)

@@ -302,6 +302,7 @@ class Claimed:
     attempts: int
     provider: str | None
     error_code: str | None
+    healthcare_exempt: bool
 
 
 _CLAIMED_COLUMNS = [MESSAGES.c[name] for name in Claimed.__dataclass_fields__]

@@ -154,6 +154,10 @@ class Message(Base):
     conversation_reply: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The body says how to opt out (R-K-08): the monthly re-notice reads the latest.
     opt_out_notice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Sent without consent under the healthcare exemption (R-C-07): counted per patient.
+    healthcare_exempt: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     handed_off_at: Mapped[datetime | None]

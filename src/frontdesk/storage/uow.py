@@ -61,6 +61,7 @@ class LiveCounts(NamedTuple):
     windowed: int
     confirmations: int
     notice_at: datetime | None  # latest ``send_at`` of one that said how to opt out
+    exempt: int  # how many went without consent under the healthcare exemption (R-C-07)
 
 
 # The batch reads of the hot paths, built once: constructing a select() costs more than
@@ -120,6 +121,7 @@ _LIVE_COUNTS_FOR = (
         ),
         func.sum(case((Message.category == bindparam("confirmation"), 1), else_=0)),
         func.max(case((Message.opt_out_notice, Message.send_at), else_=None)),
+        func.sum(case((Message.healthcare_exempt, 1), else_=0)),
     )
     .where(
         Message.tenant_id == _TENANT,
@@ -358,6 +360,40 @@ class TenantScope:
             stmt = stmt.where(Message.id != exclude_id)
         return self.session.execute(stmt.limit(1)).first() is not None
 
+    def exempt_sends(
+        self, phone: str, start: datetime, end: datetime, exclude_id: str | None = None
+    ) -> list[datetime]:
+        """``send_at`` of live messages to this number sent under the healthcare exemption
+        (R-C-07) strictly inside (``start``, ``end``), in order."""
+        stmt = select(Message.send_at).where(
+            Message.tenant_id == self.tenant_id,
+            Message.to_phone == phone,
+            Message.status.notin_(LIVE_EXCLUDED),
+            Message.healthcare_exempt,
+            Message.send_at > start,
+            Message.send_at < end,
+        )
+        if exclude_id is not None:
+            stmt = stmt.where(Message.id != exclude_id)
+        return list(self.session.execute(stmt.order_by(Message.send_at)).scalars())
+
+    def exempt_sends_for(
+        self, phones: Collection[str], start: datetime, end: datetime
+    ) -> list[tuple[str, str, datetime]]:
+        """(phone, id, send_at) of :meth:`exempt_sends` for many numbers."""
+        out: list[tuple[str, str, datetime]] = []
+        for chunk in self._chunks(phones):
+            stmt = select(Message.to_phone, Message.id, Message.send_at).where(
+                Message.tenant_id == self.tenant_id,
+                Message.to_phone.in_(chunk),
+                Message.status.notin_(LIVE_EXCLUDED),
+                Message.healthcare_exempt,
+                Message.send_at > start,
+                Message.send_at < end,
+            )
+            out += [(p, i, at) for p, i, at in self.session.execute(stmt)]
+        return out
+
     def last_opt_out_notice(self, phone: str) -> datetime | None:
         """``send_at`` of the latest live message to this number that said how to opt
         out (R-K-08 monthly re-notice); None when none did."""
@@ -490,11 +526,17 @@ class TenantScope:
         }
         for chunk in self._chunks(phones):
             params["phones"] = chunk
-            for phone, count, low, high, windowed, confirmations, notice in self.session.execute(
+            for phone, count, low, high, windowed, confirms, notice, exempt in self.session.execute(
                 _LIVE_COUNTS_FOR, params
             ):
                 out[phone] = LiveCounts(
-                    int(count), low, high, int(windowed or 0), int(confirmations or 0), notice
+                    int(count),
+                    low,
+                    high,
+                    int(windowed or 0),
+                    int(confirms or 0),
+                    notice,
+                    int(exempt or 0),
                 )
         return out
 
