@@ -31,7 +31,7 @@ from tests.conftest import ADMIN, T0, Env, Tenant
 
 PATIENT = "+13055550142"
 OTHER = "+13055550177"
-PAGES = ("inbox", "messages", "contacts", "suppressions", "check", "health", "audit")
+PAGES = ("inbox", "messages", "contacts", "suppressions", "check", "settings", "health", "audit")
 
 
 @pytest.fixture
@@ -456,3 +456,71 @@ def test_the_inbox_puts_the_latest_activity_first(dash: Env) -> None:
     inbox = page(dash, "inbox").text
     assert inbox.index(first) < inbox.index(second)
     assert "Never mind, found it" in inbox and "Is the office open Saturday?" not in inbox
+
+
+def _settings_form(**changes: str) -> dict[str, str]:
+    form = {
+        "informational_window": "",
+        "frequency_cap": "3",
+        "reply_exemption_minutes": "15",
+        "missed_call_enabled": "on",
+        "ai_enabled": "on",
+        "emergency_text": "",
+        "emergency_text_es": "",
+    }
+    form.update(changes)
+    return {k: v for k, v in form.items() if v != "off"}
+
+
+def test_settings_are_changed_through_the_form_with_the_apis_validation(dash: Env) -> None:
+    """R-Q-02 window, R-C-07 mode and the emergency texts, saved and shown again; the
+    API reads what the dashboard wrote."""
+    t = dash.tenant()
+    login(dash, t.key)
+    token = csrf(dash)
+    spanish = "Si es una emergencia, llame al 911."
+    r = dash.client.post(
+        "/dashboard/settings",
+        data={
+            **_settings_form(
+                informational_window="09:00-19:00",
+                hipaa_exempt_mode="on",
+                emergency_text_es=spanish,
+                missed_call_enabled="off",
+            ),
+            "csrf": token,
+        },
+    )
+    assert r.status_code == 200 and "Settings saved." in r.text
+    assert 'value="09:00-19:00"' in r.text and spanish in r.text
+    s = t.get("/v1/tenant/settings").json()
+    assert s["informational_window"] == "09:00-19:00" and s["hipaa_exempt_mode"] is True
+    assert s["missed_call"]["enabled"] is False
+    assert s["knowledge"]["emergency_texts"] == {"es": spanish}
+
+    cleared = dash.client.post("/dashboard/settings", data={**_settings_form(), "csrf": token})
+    assert cleared.status_code == 200
+    s = t.get("/v1/tenant/settings").json()
+    assert s["informational_window"] is None and s["knowledge"]["emergency_texts"] == {}
+    assert s["hipaa_exempt_mode"] is False
+    assert "tenant.settings_changed" in [e["action"] for e in t.get("/v1/audit").json()["items"]]
+
+
+def test_refused_settings_name_each_field_and_change_nothing(dash: Env) -> None:
+    t = dash.tenant()
+    login(dash, t.key)
+    token = csrf(dash)
+    before = t.get("/v1/tenant/settings").json()
+    for changes, words in (
+        ({"informational_window": "07:00-22:00"}, "informational_window"),
+        ({"frequency_cap": "lots"}, "whole number"),
+        ({"frequency_cap": "99"}, "frequency_cap"),
+    ):
+        r = dash.client.post(
+            "/dashboard/settings", data={**_settings_form(**changes), "csrf": token}
+        )
+        assert r.status_code == 422 and "Not saved" in r.text and words in r.text, changes
+    assert t.get("/v1/tenant/settings").json() == before
+    r = dash.client.post("/dashboard/settings", data=_settings_form(hipaa_exempt_mode="on"))
+    assert r.status_code == 403
+    assert t.get("/v1/tenant/settings").json()["hipaa_exempt_mode"] is False

@@ -179,7 +179,7 @@ def knowledge(tenant: Tenant, settings: settings_service.TenantSettings) -> Tena
         booking_url=k.booking_url,
         allowed_link_domains=frozenset(settings.allowed_link_domains),
         emergency_text=k.emergency_text,
-        emergency_texts=dict(k.emergency_texts),
+        emergency_texts={lang: text for lang, text in k.emergency_texts.items() if text},
         languages=tuple(k.languages),
     )
 

@@ -77,7 +77,8 @@ class Knowledge(_Model):
     insurance: list[str] = Field(default_factory=list, max_length=100)
     booking_url: str | None = Field(default=None, max_length=300)
     emergency_text: str | None = Field(default=None, max_length=300)
-    emergency_texts: dict[str, str] = Field(default_factory=dict)
+    # Per receptionist language; a null value removes that language's text.
+    emergency_texts: dict[str, str | None] = Field(default_factory=dict)
     languages: list[str] = Field(default_factory=lambda: ["en"], max_length=5)
 
     @field_validator("hours")
@@ -98,9 +99,11 @@ class Knowledge(_Model):
 
     @field_validator("emergency_texts")
     @classmethod
-    def _emergency_texts(cls, value: dict[str, str]) -> dict[str, str]:
-        out: dict[str, str] = {}
+    def _emergency_texts(cls, value: dict[str, str | None]) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
         for lang, text in value.items():
+            if text is None:
+                continue
             key = lang.strip().lower()
             if key not in RECEPTIONIST_LANGUAGES:
                 raise ValueError(

@@ -51,6 +51,7 @@ from frontdesk.services import (
     suppressions,
 )
 from frontdesk.services import health as health_service
+from frontdesk.services import settings as settings_service
 from frontdesk.storage import flows
 from frontdesk.storage.models import Contact, Message, Tenant
 from frontdesk.storage.uow import TenantScope, UnitOfWork
@@ -81,6 +82,7 @@ _DONE = {
     "added": "Added to the suppression list. Scheduled messages to that number were canceled.",
     "removed": "The manual entry was removed; the number can be texted again with consent.",
     "replied": "Reply submitted. It is shown below with the gate's decision.",
+    "settings": "Settings saved.",
 }
 STATUSES = tuple(s.value for s in Status)
 CATEGORIES = tuple(sorted(c.value for c in PUBLIC_CATEGORIES))
@@ -706,6 +708,117 @@ def check_run(
             "warnings": _reason_rows([r.as_dict() for r in decision.warnings]),
         },
     )
+
+
+# settings ----------------------------------------------------------------------------------
+def _settings_form(current: settings_service.TenantSettings) -> dict[str, Any]:
+    k = current.knowledge
+    return {
+        "informational_window": current.informational_window or "",
+        "frequency_cap": str(current.frequency_cap),
+        "reply_exemption_minutes": str(current.reply_exemption_minutes),
+        "missed_call_enabled": current.missed_call.enabled,
+        "missed_call_in_quiet_hours": current.missed_call_in_quiet_hours,
+        "ai_enabled": current.ai.enabled,
+        "hipaa_exempt_mode": current.hipaa_exempt_mode,
+        "emergency_text": k.emergency_text or "",
+        "emergency_text_es": k.emergency_texts.get("es") or "",
+    }
+
+
+def _settings_page(
+    request: Request,
+    staff: Staff,
+    *,
+    form: dict[str, Any] | None = None,
+    status: int = 200,
+    problems: Sequence[str] = (),
+    notice: str | None = None,
+) -> HTMLResponse:
+    return _render(
+        request,
+        "settings.html",
+        staff,
+        status=status,
+        nav="settings",
+        form=form or _settings_form(settings_service.load(staff.tenant)),
+        problems=list(problems),
+        error="The settings were refused; nothing was changed." if problems else None,
+        notice=notice,
+    )
+
+
+@router.get("/settings", name="dashboard_settings")
+def settings_view(
+    request: Request, staff: StaffDep, done: str | None = Query(None, max_length=16)
+) -> HTMLResponse:
+    return _settings_page(request, staff, notice=_DONE.get(done or ""))
+
+
+@router.post("/settings", name="dashboard_settings_post")
+def settings_save(
+    request: Request,
+    staff: StaffDep,
+    c: AppContainer,
+    informational_window: Annotated[str, Form(max_length=20)] = "",
+    frequency_cap: Annotated[str, Form(max_length=4)] = "",
+    reply_exemption_minutes: Annotated[str, Form(max_length=5)] = "",
+    missed_call_enabled: Annotated[str, Form(max_length=3)] = "",
+    missed_call_in_quiet_hours: Annotated[str, Form(max_length=3)] = "",
+    ai_enabled: Annotated[str, Form(max_length=3)] = "",
+    hipaa_exempt_mode: Annotated[str, Form(max_length=3)] = "",
+    emergency_text: Annotated[str, Form(max_length=300)] = "",
+    emergency_text_es: Annotated[str, Form(max_length=300)] = "",
+    csrf: CsrfField = "",
+) -> Response:
+    """The settings a business changes most, through the same validation as the API's
+    ``PATCH /v1/tenant/settings``; a refusal lists each field and changes nothing."""
+    if not _csrf_ok(staff, csrf):
+        return _forbidden(request, staff)
+    form: dict[str, Any] = {
+        "informational_window": informational_window.strip(),
+        "frequency_cap": frequency_cap.strip(),
+        "reply_exemption_minutes": reply_exemption_minutes.strip(),
+        "missed_call_enabled": bool(missed_call_enabled),
+        "missed_call_in_quiet_hours": bool(missed_call_in_quiet_hours),
+        "ai_enabled": bool(ai_enabled),
+        "hipaa_exempt_mode": bool(hipaa_exempt_mode),
+        "emergency_text": emergency_text.strip(),
+        "emergency_text_es": emergency_text_es.strip(),
+    }
+    numbers: dict[str, int] = {}
+    problems = []
+    for name, label in (
+        ("frequency_cap", "Messages a day per contact"),
+        ("reply_exemption_minutes", "Reply window (minutes)"),
+    ):
+        try:
+            numbers[name] = int(form[name])
+        except ValueError:
+            problems.append(f"{label}: write a whole number.")
+    if problems:
+        return _settings_page(request, staff, form=form, status=422, problems=problems)
+    patch: dict[str, Any] = {
+        "informational_window": form["informational_window"] or None,
+        **numbers,
+        "missed_call_in_quiet_hours": form["missed_call_in_quiet_hours"],
+        "hipaa_exempt_mode": form["hipaa_exempt_mode"],
+        "missed_call": {"enabled": form["missed_call_enabled"]},
+        "ai": {"enabled": form["ai_enabled"]},
+        "knowledge": {
+            "emergency_text": form["emergency_text"] or None,
+            "emergency_texts": {"es": form["emergency_text_es"] or None},
+        },
+    }
+    try:
+        settings_service.update(staff.scope, patch, c.clock.now(), staff.actor)
+    except AppError as exc:
+        staff.uow.rollback()
+        found = [f"{e.field}: {e.message}" for e in exc.errors] or [exc.detail]
+        return _settings_page(request, staff, form=form, status=422, problems=found)
+    staff.uow.commit()
+    log.info("settings changed tenant=%s", staff.tenant.id)
+    return _see_other(request.url_for("dashboard_settings").path, "settings")
 
 
 # health and audit --------------------------------------------------------------------------
