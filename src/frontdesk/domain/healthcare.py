@@ -70,10 +70,10 @@ def within_limits(exempt_sends: Sequence[datetime], at: datetime) -> str | None:
     which limit it would break."""
     if any(abs(sent - at) < DAY for sent in exempt_sends):
         return f"more than {PER_DAY} exempt message in 24 hours"
-    near = sorted(s for s in exempt_sends if abs(s - at) < WEEK)
+    near = [s for s in exempt_sends if abs(s - at) < WEEK]
+    # The fullest 7-day window holding ``at`` starts at ``at`` or at an earlier send.
     for start in [s for s in near if s <= at] + [at]:
-        in_window = sum(1 for s in near if start <= s < start + WEEK) + 1
-        if at < start + WEEK and in_window > PER_WEEK:
+        if sum(1 for s in near if start <= s < start + WEEK) + 1 > PER_WEEK:
             return f"more than {PER_WEEK} exempt messages in 7 days"
     return None
 

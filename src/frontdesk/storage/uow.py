@@ -360,18 +360,24 @@ class TenantScope:
             stmt = stmt.where(Message.id != exclude_id)
         return self.session.execute(stmt.limit(1)).first() is not None
 
+    def _exempt_between(self, start: datetime, end: datetime) -> tuple[Any, ...]:
+        """This tenant's live messages sent under the healthcare exemption (R-C-07) with
+        ``send_at`` strictly inside (``start``, ``end``)."""
+        return (
+            Message.tenant_id == self.tenant_id,
+            Message.status.notin_(LIVE_EXCLUDED),
+            Message.healthcare_exempt,
+            Message.send_at > start,
+            Message.send_at < end,
+        )
+
     def exempt_sends(
         self, phone: str, start: datetime, end: datetime, exclude_id: str | None = None
     ) -> list[datetime]:
         """``send_at`` of live messages to this number sent under the healthcare exemption
         (R-C-07) strictly inside (``start``, ``end``), in order."""
         stmt = select(Message.send_at).where(
-            Message.tenant_id == self.tenant_id,
-            Message.to_phone == phone,
-            Message.status.notin_(LIVE_EXCLUDED),
-            Message.healthcare_exempt,
-            Message.send_at > start,
-            Message.send_at < end,
+            *self._exempt_between(start, end), Message.to_phone == phone
         )
         if exclude_id is not None:
             stmt = stmt.where(Message.id != exclude_id)
@@ -384,12 +390,7 @@ class TenantScope:
         out: list[tuple[str, str, datetime]] = []
         for chunk in self._chunks(phones):
             stmt = select(Message.to_phone, Message.id, Message.send_at).where(
-                Message.tenant_id == self.tenant_id,
-                Message.to_phone.in_(chunk),
-                Message.status.notin_(LIVE_EXCLUDED),
-                Message.healthcare_exempt,
-                Message.send_at > start,
-                Message.send_at < end,
+                *self._exempt_between(start, end), Message.to_phone.in_(chunk)
             )
             out += [(p, i, at) for p, i, at in self.session.execute(stmt)]
         return out
