@@ -2,17 +2,51 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from frontdesk.clock import Clock, SystemClock
-from frontdesk.config import Settings
-from frontdesk.providers.base import Provider
+from frontdesk.config import Settings, check_settings
+from frontdesk.providers.base import InboundSms, Provider, StatusUpdate
 from frontdesk.providers.simulator import CarrierSimulator, SimulatorProfile
+from frontdesk.providers.twilio import TwilioProvider
 from frontdesk.services.reconcile import ReconcilePolicy
 from frontdesk.storage.db import Database, connect
 from frontdesk.storage.migrate import upgrade
 from frontdesk.worker.loop import Worker
+
+log = logging.getLogger("frontdesk.bootstrap")
+
+
+class TwilioWebhooks(Protocol):
+    """What the edge needs to take a Twilio-format webhook: check it, then read it.
+
+    A signature is keyed by one account's auth token, so the verifier is the carrier
+    account the webhook's number belongs to (see :data:`WebhookVerifierFor`).
+    """
+
+    def verify_signature(
+        self,
+        url: str,
+        params: Mapping[str, str],
+        signature: str,
+        *,
+        settings_header: str | None = None,
+        raw_body: str | None = None,
+    ) -> bool: ...
+
+    def parse_inbound(self, form: Mapping[str, str]) -> InboundSms: ...
+
+    def parse_status(self, form: Mapping[str, str]) -> StatusUpdate: ...
+
+
+WebhookVerifierFor = Callable[[str], TwilioWebhooks | None]
+"""The verifier for the business number (E.164) a webhook concerns, None when that number
+takes no Twilio webhooks here (the edge answers 404). A function of the number, not one
+object, so one account per tenant can come without the edge changing."""
 
 
 @dataclass
@@ -23,6 +57,7 @@ class Container:
     clock: Clock
     worker: Worker
     embedded_worker: bool
+    webhook_verifier: WebhookVerifierFor
 
     def close(self) -> None:
         self.worker.stop()
@@ -32,44 +67,86 @@ class Container:
         self.db.dispose()
 
 
+NO_PUBLIC_URL_WARNING = (
+    "FRONTDESK_PUBLIC_BASE_URL is not set: Twilio sends carry no status callback URL, and "
+    "webhook signatures are checked against the URL this process sees, which fails behind "
+    "a proxy. Set it to the public URL Twilio calls (FRONTDESK_ENV=production requires it)."
+)
+
+
 def make_provider(settings: Settings, clock: Clock) -> Provider:
-    if settings.provider == "simulator":
-        if settings.simulator_profile not in ("clean", "realistic"):
-            raise ValueError("FRONTDESK_SIMULATOR_PROFILE must be 'clean' or 'realistic'")
-        profile = (
-            SimulatorProfile.realistic()
-            if settings.simulator_profile == "realistic"
-            else SimulatorProfile()
-        )
-        return CarrierSimulator(
-            seed=settings.simulator_seed,
-            profile=profile,
-            clock=clock,
-            memory=settings.simulator_memory,
-        )
-    raise ValueError(f"FRONTDESK_PROVIDER={settings.provider!r} is not available; use 'simulator'")
+    """The carrier FRONTDESK_PROVIDER names, built from checked settings.
+
+    Every adapter is built here or it does not exist for a user (design.md); bad
+    settings raise ConfigurationError with every problem before anything connects.
+    """
+    check_settings(settings)
+    if settings.provider == "twilio":
+        return _make_twilio(settings)
+    if settings.provider == "smpp":
+        return _make_smpp(settings)
+    profile = (
+        SimulatorProfile.realistic()
+        if settings.simulator_profile == "realistic"
+        else SimulatorProfile()
+    )
+    return CarrierSimulator(
+        seed=settings.simulator_seed,
+        profile=profile,
+        clock=clock,
+        memory=settings.simulator_memory,
+    )
+
+
+def _make_twilio(settings: Settings) -> Provider:
+    public_base_url = (settings.public_base_url or "").strip() or None
+    if public_base_url is None:
+        log.warning(NO_PUBLIC_URL_WARNING)
+    return TwilioProvider(
+        settings.twilio_account_sid or "",
+        settings.twilio_auth_token or "",
+        public_base_url=public_base_url,
+        api_base=settings.twilio_api_base,
+        webhook_shared_key=settings.twilio_webhook_shared_key or None,
+    )
 
 
 def _make_smpp(settings: Settings) -> Provider:
     from frontdesk.providers.smpp import SmppConfig, SmppProvider
 
-    if not settings.smpp_host or not settings.smpp_system_id or settings.smpp_password is None:
-        raise ValueError(
-            "FRONTDESK_PROVIDER=smpp needs FRONTDESK_SMPP_HOST, FRONTDESK_SMPP_SYSTEM_ID "
-            "and FRONTDESK_SMPP_PASSWORD"
-        )
     return SmppProvider(
         SmppConfig(
-            host=settings.smpp_host,
+            host=settings.smpp_host or "",
             port=settings.smpp_port,
-            system_id=settings.smpp_system_id,
-            password=settings.smpp_password,
+            system_id=settings.smpp_system_id or "",
+            password=settings.smpp_password or "",
             system_type=settings.smpp_system_type,
             source_addr=settings.smpp_source_addr,
             window=settings.smpp_window,
             enquire_link_interval=settings.smpp_enquire_link_seconds,
         )
     )
+
+
+def webhook_verifiers(provider: Provider) -> WebhookVerifierFor:
+    """Which verifier answers the Twilio webhooks of each number: one platform account today.
+
+    A Twilio provider verifies every number's webhooks with its one auth token; any
+    other carrier takes none (SMPP and the simulator report in-band), so Twilio's
+    webhook routes answer 404 there.
+    """
+    if isinstance(provider, TwilioProvider):
+        platform: TwilioWebhooks = provider
+
+        def platform_account(_number: str) -> TwilioWebhooks | None:
+            return platform
+
+        return platform_account
+
+    def none(_number: str) -> TwilioWebhooks | None:
+        return None
+
+    return none
 
 
 DEFAULT_WORKER_BATCH = 100
@@ -153,4 +230,5 @@ def build(
         clock=clock,
         worker=worker,
         embedded_worker=embedded_worker,
+        webhook_verifier=webhook_verifiers(provider),
     )

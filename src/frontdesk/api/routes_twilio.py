@@ -22,7 +22,7 @@ import base64
 import binascii
 import logging
 import secrets
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
@@ -33,16 +33,11 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from frontdesk import errors
-from frontdesk.bootstrap import Container
+from frontdesk.bootstrap import Container, TwilioWebhooks
 from frontdesk.domain import phone
 from frontdesk.domain.messages import PUBLIC_CATEGORIES, Category
 from frontdesk.domain.reasons import ReasonCode
-from frontdesk.providers.twilio import (
-    SIGNATURE_HEADER,
-    SIGNATURE_SETTINGS_HEADER,
-    MultiParams,
-    TwilioProvider,
-)
+from frontdesk.providers.twilio import SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, MultiParams
 from frontdesk.services import inbound, keys, messages, status
 from frontdesk.services import media as mediacheck
 from frontdesk.storage.models import Message, Tenant
@@ -148,26 +143,46 @@ def twilio_error(
 
 
 # ---------------------------------------------------------------------------- webhooks
-def twilio_provider(request: Request) -> tuple[Container, TwilioProvider]:
-    """The container and its Twilio provider; 404 on a deployment that does not use Twilio."""
+@dataclass(frozen=True, slots=True)
+class WebhookAddress:
+    """The form field naming the business number a webhook concerns.
+
+    The container's verifier is chosen by that number (``Container.webhook_verifier``):
+    an inbound text or call is addressed ``To`` it, a status callback reports a message
+    sent ``From`` it.
+    """
+
+    number_field: str
+
+
+INBOUND = WebhookAddress("To")
+STATUS_CALLBACK = WebhookAddress("From")
+
+
+async def verified_webhook(
+    request: Request, address: WebhookAddress
+) -> tuple[Container, TwilioWebhooks, MultiParams]:
+    """The container, the verifier bootstrap chose and the form, once its signature checks.
+
+    404 when the addressed number takes no Twilio webhooks on this deployment; 403 when
+    ``X-Twilio-Signature`` is missing or wrong. Nothing is read into the database before.
+    """
     c: Container = request.app.state.container
-    if not isinstance(c.provider, TwilioProvider):
-        raise errors.AppError(
-            404,
-            "Not Found",
-            "This deployment does not use Twilio; set FRONTDESK_PROVIDER=twilio to receive "
-            "Twilio webhooks.",
-        )
-    return c, c.provider
-
-
-async def signed_form(request: Request, provider: TwilioProvider) -> MultiParams:
-    """The webhook's form fields once ``X-Twilio-Signature`` checks out; else 403."""
     raw = (await request.body()).decode("utf-8", errors="replace")
     form = await request.form()
     params = MultiParams([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
+    number = params.get(address.number_field, "")
+    parsed = phone.try_parse(number)
+    verifier = c.webhook_verifier(parsed.e164 if parsed is not None else number)
+    if verifier is None:
+        raise errors.AppError(
+            404,
+            "Not Found",
+            "This deployment takes no Twilio webhooks for this number; with "
+            "FRONTDESK_PROVIDER=twilio it takes them for every number.",
+        )
     signature = request.headers.get(SIGNATURE_HEADER, "")
-    ok = provider.verify_signature(
+    ok = verifier.verify_signature(
         str(request.url),
         params,
         signature,
@@ -186,12 +201,24 @@ async def signed_form(request: Request, provider: TwilioProvider) -> MultiParams
             "X-Twilio-Signature is missing or does not match; check the auth token and that "
             "FRONTDESK_PUBLIC_BASE_URL is the URL Twilio calls.",
         )
+    return c, verifier, params
+
+
+def twilio_provider(request: Request) -> tuple[Container, WebhookAddress]:
+    """Kept for ``routes_voice`` until it calls :func:`verified_webhook`: an inbound address,
+    whose verifier :func:`signed_form` picks once the form is read."""
+    return request.app.state.container, INBOUND
+
+
+async def signed_form(request: Request, address: WebhookAddress) -> MultiParams:
+    """Kept for ``routes_voice``: the form of :func:`verified_webhook`."""
+    _, _, params = await verified_webhook(request, address)
     return params
 
 
-def _store_inbound(c: Container, provider: TwilioProvider, params: MultiParams) -> bool:
+def _store_inbound(c: Container, verifier: TwilioWebhooks, params: MultiParams) -> bool:
     """Hand the text to the inbound flow; True when replies were queued."""
-    sms = provider.parse_inbound(params)
+    sms = verifier.parse_inbound(params)
     to = phone.try_parse(sms.to)
     sender = phone.try_parse(sms.sender)
     if to is None or sender is None:
@@ -221,15 +248,14 @@ def _store_inbound(c: Container, provider: TwilioProvider, params: MultiParams) 
 @router.post("/webhooks/twilio/sms", tags=["webhooks"], response_class=Response)
 async def twilio_sms(request: Request) -> Response:
     """An inbound text: STOP, HELP, START and the rest go through services.inbound."""
-    c, provider = twilio_provider(request)
-    params = await signed_form(request, provider)
-    if await run_in_threadpool(_store_inbound, c, provider, params):
+    c, verifier, params = await verified_webhook(request, INBOUND)
+    if await run_in_threadpool(_store_inbound, c, verifier, params):
         c.worker.wake()
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
-def _store_status(c: Container, provider: TwilioProvider, params: MultiParams) -> str:
-    update = provider.parse_status(params)
+def _store_status(c: Container, verifier: TwilioWebhooks, params: MultiParams) -> str:
+    update = verifier.parse_status(params)
     if not update.provider_message_id:
         return "unknown"
     with UnitOfWork(c.db) as uow:
@@ -241,9 +267,8 @@ def _store_status(c: Container, provider: TwilioProvider, params: MultiParams) -
 @router.post("/webhooks/twilio/status", tags=["webhooks"], status_code=204)
 async def twilio_status(request: Request) -> Response:
     """A status callback; duplicates and late reports never move a message back (R-E-01)."""
-    c, provider = twilio_provider(request)
-    params = await signed_form(request, provider)
-    result = await run_in_threadpool(_store_status, c, provider, params)
+    c, verifier, params = await verified_webhook(request, STATUS_CALLBACK)
+    result = await run_in_threadpool(_store_status, c, verifier, params)
     if result == "unknown":
         log.info("twilio status for an unknown message ignored")
     return Response(status_code=204)

@@ -7,9 +7,11 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from frontdesk import config as config_module
 
@@ -19,18 +21,35 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 VAR = Path("var")
 
 
 def _settings() -> config_module.Settings:
+    """The environment's settings, checked for the adapters they name, or exit 2.
+
+    Checked before a command serves, delivers or migrates anything, so a typo in a
+    credential stops the deploy here instead of at the first send.
+    """
     try:
-        return config_module.load()
-    except Exception as exc:  # pydantic validation of the environment
-        console.print(
-            f"[red]Bad FRONTDESK_ settings:[/red] {exc}\nFix the environment variable "
-            "named above and run again."
-        )
-        raise typer.Exit(2) from exc
+        settings = config_module.load()
+        config_module.check_settings(settings)
+    except config_module.ConfigurationError as exc:
+        _refuse(exc)
+    return settings
+
+
+def _refuse(exc: config_module.ConfigurationError) -> NoReturn:
+    count = len(exc.problems)
+    errors.print(
+        f"[red]Frontdesk cannot start:[/red] {count} setting{'s' if count != 1 else ''} to fix."
+    )
+    for problem in exc.problems:
+        errors.print(f"  - {escape(problem)}")
+    errors.print(
+        "Set or correct these FRONTDESK_ environment variables, then run the command again."
+    )
+    raise typer.Exit(2) from exc
 
 
 @app.command()
