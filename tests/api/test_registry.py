@@ -119,6 +119,7 @@ def test_registration_from_brand_to_a_linked_number(reg: Env) -> None:
         "number": "+14155550100",
         "provider": "simulator",
         "campaign_id": fixed["id"],
+        "carrier_account_id": None,
     }
     r = t.post(f"/v1/campaigns/{fixed['id']}/numbers", {"number": "+14155550102"})
     assert r.status_code == 201, r.text

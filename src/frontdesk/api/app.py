@@ -12,6 +12,7 @@ from frontdesk import __version__
 from frontdesk.api import (
     problems,
     routes_admin,
+    routes_carriers,
     routes_compliance,
     routes_contacts,
     routes_flows,
@@ -62,6 +63,7 @@ def create_app(container: Container, *, start_worker: bool | None = None) -> Fas
         routes_twilio,
         routes_flows,
         routes_voice,
+        routes_carriers,
     ):
         app.include_router(module.router)
     app.include_router(web_routes.router)

@@ -13,6 +13,7 @@ from frontdesk.api.deps import AdminUoW, AppContainer, Caller, TenantCaller
 from frontdesk.api.schemas import NoteText, NumberIn, ReasonText, TenantIn
 from frontdesk.bootstrap import Container
 from frontdesk.services import registration, tenants
+from frontdesk.services.carrier_accounts import UNSET, Unset
 
 router = APIRouter()
 
@@ -76,21 +77,41 @@ def own_tenant(caller: TenantCaller) -> dict[str, Any]:
 
 @router.post("/v1/numbers", status_code=201, tags=["numbers"])
 def add_number(body: NumberIn, caller: TenantCaller, c: AppContainer) -> JSONResponse:
-    return link_number(caller, c, body.number, body.provider, body.campaign_id)
+    """Register a sending number (or relink one the tenant has); 201 when it is new.
+    ``carrier_account_id`` names the carrier account it sends through (issue 12)."""
+    if "carrier_account_id" not in body.model_fields_set:
+        return link_number(caller, c, body.number, body.provider, body.campaign_id)
+    provider = body.provider if "provider" in body.model_fields_set else None
+    return link_number(
+        caller, c, body.number, provider, body.campaign_id, body.carrier_account_id
+    )
 
 
 def link_number(
-    caller: Caller, c: Container, number: str, provider: str, campaign_id: str | None
+    caller: Caller,
+    c: Container,
+    number: str,
+    provider: str | None,
+    campaign_id: str | None,
+    carrier_account: str | Unset | None = UNSET,
 ) -> JSONResponse:
     """Register a sending number (or relink one the tenant has); 201 when it is new."""
-    if provider != c.provider.name:
+    if isinstance(carrier_account, Unset) and provider != c.provider.name:
         raise errors.invalid(
             "provider",
             "unknown_provider",
             f"provider must be {c.provider.name!r} on this deployment",
         )
     row, created = registration.link_number(
-        caller.uow, caller.tenant.id, number, provider, campaign_id, c.clock.now(), caller.actor
+        caller.uow,
+        caller.tenant.id,
+        number,
+        provider,
+        campaign_id,
+        c.clock.now(),
+        caller.actor,
+        carrier_account=carrier_account,
+        default_provider=c.provider.name,
     )
     caller.uow.commit()
     return JSONResponse(
@@ -99,6 +120,7 @@ def link_number(
             "number": row.number,
             "provider": row.provider,
             "campaign_id": row.campaign_id,
+            "carrier_account_id": row.carrier_account_id,
         },
         status_code=201 if created else 200,
     )

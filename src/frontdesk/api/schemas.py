@@ -42,6 +42,15 @@ class NumberIn(Strict):
     number: str = Field(max_length=40)
     provider: str = Field(default="simulator", max_length=32)
     campaign_id: str | None = None
+    carrier_account_id: str | None = Field(
+        default=None,
+        max_length=32,
+        description=(
+            "The tenant's carrier account the number sends through (POST "
+            "/v1/carrier-accounts); null moves it back to the platform default; left out, "
+            "the link is unchanged. With an id and no provider, the account's provider."
+        ),
+    )
 
 
 class ContactIn(Strict):

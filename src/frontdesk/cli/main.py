@@ -186,5 +186,45 @@ def demo(keep: bool = typer.Option(False, help="Keep the demo database file.")) 
     sys.exit(code)
 
 
+keys_app = typer.Typer(help="Keys that encrypt carrier secrets (FRONTDESK_SECRET_KEYS).")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("generate")
+def keys_generate(key_id: str = typer.Option("k1", help="The new key's id.")) -> None:
+    """Print a new key entry; put it first in FRONTDESK_SECRET_KEYS, keep the old after."""
+    from frontdesk.secrets_box import SecretKeyError, generate_key_line
+
+    try:
+        typer.echo(generate_key_line(key_id))
+    except SecretKeyError as exc:
+        console.print(str(exc), style="red", markup=False)
+        raise typer.Exit(2) from exc
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every stored secret under the current (first) key; print the count."""
+    from frontdesk.clock import SystemClock
+    from frontdesk.secrets_box import SecretBox, SecretBoxError
+    from frontdesk.services.carrier_accounts import rotate_keys
+    from frontdesk.storage.db import connect
+    from frontdesk.storage.uow import UnitOfWork
+
+    settings = _settings()
+    db = connect(settings.database_url)
+    try:
+        box, where = SecretBox.from_environment(os.environ, VAR)
+        with UnitOfWork(db) as uow:
+            count = rotate_keys(uow, box, now=SystemClock().now(), actor="cli")
+            uow.commit()
+    except SecretBoxError as exc:
+        console.print(f"Nothing was re-encrypted: {exc}", style="red", markup=False)
+        raise typer.Exit(2) from exc
+    finally:
+        db.dispose()
+    console.print(f"Re-encrypted {count} secret(s) under key {box.current_key_id!r} ({where}).")
+
+
 if __name__ == "__main__":
     app()

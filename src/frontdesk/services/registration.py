@@ -21,9 +21,10 @@ from frontdesk import errors
 from frontdesk.domain import campaigns as domain
 from frontdesk.domain import phone
 from frontdesk.ids import new_id
-from frontdesk.services import tenants
+from frontdesk.services import carrier_accounts, tenants
+from frontdesk.services.carrier_accounts import UNSET, Unset
 from frontdesk.storage import registry
-from frontdesk.storage.models import Brand, Campaign, SendingNumber, Tenant
+from frontdesk.storage.models import Brand, Campaign, CarrierAccount, SendingNumber, Tenant
 from frontdesk.storage.uow import TenantScope, UnitOfWork
 
 # R-R-03 "Conflict": TCR's limit is 100 campaigns per brand (Twilio 30930), some
@@ -286,16 +287,26 @@ def link_number(
     uow: UnitOfWork,
     tenant_id: str,
     number: str,
-    provider: str,
+    provider: str | None,
     campaign_id: str | None,
     now: datetime,
     actor: str,
+    *,
+    carrier_account: str | Unset | None = UNSET,
+    default_provider: str | None = None,
 ) -> tuple[SendingNumber, bool]:
-    """Register a sending number, or link one the tenant already has, to a campaign.
+    """Register a sending number, or link one the tenant already has, to a campaign
+    and/or to the carrier account it sends through.
 
     Returns ``(row, created)``. R-R-02: numbers are not shared across brands (a number
     of another tenant is refused with 409) and a sole-proprietor campaign has one
     number. Another tenant's campaign id answers like an unknown one (no oracle).
+
+    ``carrier_account`` (issue 12): left out, the link is unchanged (a new number sends
+    through the platform default); an id links the number to that account of this
+    tenant (checked by ``carrier_accounts.check_link``); None moves it back to the
+    platform default, whose provider is ``default_provider``. ``provider`` None takes
+    the account's. Everything is checked before anything is written.
     """
     parsed = phone.try_parse(number)
     if parsed is None:
@@ -321,10 +332,22 @@ def link_number(
                 )
     row = registry.sending_number(scope, parsed.e164)
     created = row is None
+    account: CarrierAccount | None = None
+    if not isinstance(carrier_account, Unset):
+        account, provider = carrier_accounts.check_link(
+            scope,
+            carrier_account,
+            provider if row is None else row.provider,
+            default_provider or (provider if row is None else row.provider) or "",
+        )
     if row is None:
-        row = tenants.add_sending_number(uow, tenant_id, parsed.e164, provider, now, actor)
-    elif campaign is None:
+        row = tenants.add_sending_number(
+            uow, tenant_id, parsed.e164, provider or default_provider or "", now, actor
+        )
+    elif campaign is None and isinstance(carrier_account, Unset):
         raise errors.conflict("That number is already registered as a sending number.")
+    if not isinstance(carrier_account, Unset):
+        carrier_accounts.link_number(scope, row, account, now, actor)
     if campaign is not None and row.campaign_id != campaign.id:
         previous = row.campaign_id
         row.campaign_id = campaign.id

@@ -66,6 +66,10 @@ class SendingNumber(Base):
     number: Mapped[str] = mapped_column(PHONE)
     provider: Mapped[str] = mapped_column(String(32))
     campaign_id: Mapped[str | None] = mapped_column(String(32))
+    # The tenant's carrier account this number sends through; None = the platform default.
+    carrier_account_id: Mapped[str | None] = mapped_column(
+        ForeignKey("carrier_accounts.id", name="fk_sending_numbers_carrier_account_id")
+    )
     created_at: Mapped[datetime]
 
 
@@ -340,3 +344,25 @@ class PolicyAcceptance(Base):
     version: Mapped[str] = mapped_column(String(32))
     accepted_by: Mapped[str] = mapped_column(String(200))
     accepted_at: Mapped[datetime]
+
+
+class CarrierAccount(Base):
+    """A tenant's own carrier account (a Twilio subaccount, an SMPP bind).
+
+    ``config`` holds only what is not secret (Twilio ``account_sid``/``api_base``; SMPP
+    ``host``, ``port``, ``system_id``, ``system_type``, ``window``). The auth token or
+    password is ``secret_ciphertext``, sealed by ``secrets_box`` under the key
+    ``secret_key_id`` and bound to this row's id (see ``storage.carrier_accounts``).
+    """
+
+    __tablename__ = "carrier_accounts"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(200))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    secret_ciphertext: Mapped[str] = mapped_column(Text)
+    secret_key_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
