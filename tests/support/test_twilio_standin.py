@@ -36,10 +36,17 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
+import psycopg
 import pytest
 from twilio.request_validator import RequestValidator
 
-from tests.support.service import ServiceProcess, run_cli
+from tests.support.service import (
+    ServiceProcess,
+    drop_postgres_database,
+    fresh_postgres_database,
+    postgres_server,
+    run_cli,
+)
 from tests.support.twilio_standin import (
     CallbackSender,
     StandinControl,
@@ -499,6 +506,19 @@ def test_the_service_harness_serves_survives_kill_9_and_restarts(tmp_path: Path)
     assert not service.alive
     assert service.stdout_text().count("=== start #") == 2
     assert "Frontdesk" in service.stdout_text()
+
+
+@pytest.mark.postgres
+def test_fresh_postgres_database_is_created_and_dropped() -> None:
+    url = fresh_postgres_database()  # skips when no server answers
+    name = url.rsplit("/", 1)[1]
+    assert re.fullmatch(r"frontdesk_test_\d+_[0-9a-f]{8}", name)  # tests/storage/pg.py's STALE
+    with psycopg.connect(url, connect_timeout=5) as conn:
+        assert conn.execute("SELECT current_database()").fetchone() == (name,)
+    drop_postgres_database(url)
+    with psycopg.connect(postgres_server().admin_url, autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchall()
+    assert found == []
 
 
 # capacity -----------------------------------------------------------------------------
