@@ -19,6 +19,7 @@ from frontdesk.domain.campaigns import (
     SenderCampaign,
     campaign_allows,
     campaign_content_flags,
+    choose_sender,
     policy_reasons,
     sender_number_type,
     sender_reasons,
@@ -553,6 +554,54 @@ def test_content_flags_come_from_the_senders_campaign() -> None:
     assert campaign_content_flags(s) == (True, False, True)
     assert campaign_content_flags(sender(status=None, use_case=None)) == (None, None, None)
     assert campaign_content_flags(None) == (None, None, None)
+
+
+# --------------------------------------------------------------------------- choose_sender
+
+CARE = "+14155550101"
+PROMO = "+14155550102"
+
+
+def chosen(senders: list[SenderCampaign], category: Category, required: bool = True) -> str | None:
+    found = choose_sender(senders, category, registration_required=required)
+    return found.number if found is not None else None
+
+
+def test_R_R_01_the_sender_chosen_has_an_approved_campaign_that_carries_the_category() -> None:
+    pending = sender(status="submitted")
+    care = sender(use_case="CUSTOMER_CARE", subs=(), number=CARE)
+    promo = sender(use_case="MARKETING", subs=(), number=PROMO)
+    numbers = [pending, care, promo]
+    assert chosen(numbers, Category.APPOINTMENT_REMINDER) == CARE
+    assert chosen(numbers, Category.MISSED_CALL_FOLLOWUP) == CARE
+    assert chosen(numbers, Category.MARKETING) == PROMO
+
+
+def test_R_R_01_registration_order_breaks_ties() -> None:
+    first, second = sender(), sender(number=CARE)
+    assert chosen([first, second], Category.CONVERSATION) == LONG
+    assert chosen([second, first], Category.CONVERSATION) == CARE
+
+
+def test_R_CT_05_with_no_number_carrying_the_category_an_approved_one_is_chosen() -> None:
+    """Its refusal is then the use case (R-CT-05), not an approval the tenant already has."""
+    pending = sender(status="submitted", use_case="MARKETING", subs=())
+    notices = sender(use_case="ACCOUNT_NOTIFICATION", subs=(), number=CARE)
+    assert chosen([pending, notices], Category.MARKETING) == CARE
+    assert reason_codes(notices, Category.MARKETING) == ["category_not_in_campaign"]
+
+
+def test_R_R_01_with_no_approved_campaign_at_all_the_first_number_is_chosen() -> None:
+    numbers = [sender(status="submitted"), sender(status=None, use_case=None, number=CARE)]
+    assert chosen(numbers, Category.APPOINTMENT_REMINDER) == LONG
+    assert chosen([], Category.APPOINTMENT_REMINDER) is None
+
+
+def test_without_enforcement_an_unlinked_number_carries_anything_a_campaign_still_binds() -> None:
+    notices = sender(use_case="ACCOUNT_NOTIFICATION", subs=())
+    unlinked = sender(status=None, use_case=None, number=CARE)
+    assert chosen([notices, unlinked], Category.APPOINTMENT_REMINDER, required=False) == LONG
+    assert chosen([notices, unlinked], Category.MARKETING, required=False) == CARE
 
 
 def test_R_B_03_the_policy_must_be_accepted_before_sending() -> None:

@@ -198,6 +198,7 @@ def test_gather_many_equals_gather_one_at_a_time_for_random_histories(env: Env) 
         assert any(not f.contact.first_message for f in many)
         assert any(f.contact.last_opt_out_notice_at for f in many), "R-K-08 notices exercised"
         assert any(f.contact.exempt_sends for f in many), "R-C-07 limits exercised"
+        assert any(not f.sender_owned for f in many), "R-R-02 judged from the sender given"
 
 
 def test_audit_chain_head_is_memoised_per_transaction_only(env: Env) -> None:

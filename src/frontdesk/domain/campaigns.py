@@ -18,11 +18,14 @@ modules only; no clock, no I/O):
   status of the campaign the number is linked to (``approved`` = verified), which
   keeps one registration record per sender. Compliance replies (HELP, opt-out and
   opt-in confirmations) are never blocked here: the carrier requires them.
+  :func:`choose_sender` applies the same rule to pick the sending number when the
+  caller names none.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import phonenumbers
@@ -879,6 +882,30 @@ def sender_reasons(
             )
         )
     return tuple(reasons)
+
+
+def choose_sender(
+    senders: Sequence[SenderCampaign],
+    category: Category,
+    *,
+    registration_required: bool,
+) -> SenderCampaign | None:
+    """R-R-01 / R-R-05 / R-CT-05: the number a message goes out from when the caller names
+    none, from the tenant's numbers in the order they were registered.
+
+    The first that may carry ``category`` (:func:`sender_reasons` finds nothing: with
+    registration enforced, a number under an approved campaign whose use case carries
+    it; without, also a number linked to no campaign). Failing that, the first whose
+    campaign is approved, so the refusal is the true one (the use case, R-CT-05) and
+    not an approval the tenant already has; else the first number. None: no numbers.
+    """
+    for sender in senders:
+        if not sender_reasons(
+            sender, category, category, registration_required=registration_required
+        ):
+            return sender
+    approved = (s for s in senders if s.campaign_status == APPROVED)
+    return next(approved, senders[0] if senders else None)
 
 
 def campaign_content_flags(

@@ -7,15 +7,19 @@ Two ways in, with the same answers (``tests/services/test_batch_facts.py`` prove
   ``IN (...)`` queries for all recipients; the batch route and the hand-off loop
   use it (issue 4: thousands of messages per second on two cores).
 
-Tenant-level facts (tenant row, sending numbers, policy acceptance, enforcement,
-the sender's campaign) are memoised for the rest of the transaction
-(:mod:`frontdesk.storage.txmemo`). That is safe because numbers, policy and
-campaigns change in other requests, i.e. other transactions, and a transaction
-never sees another's writes mid-way on SQLite (it holds the write lock) and
-reads them only at its own risk on PostgreSQL exactly as before (the old code
-read them once per message within the same transaction too). A write of any of
-those rows within the transaction drops the memo, and the tenant row's own
-fields are compared on every use.
+Both ways take the message's sender: at accept the one named or chosen
+(:func:`default_sender`), at hand-off the one stored then, so the sender rules
+(R-R-01, R-R-02, R-R-05, R-CT-05) judge the same number both times (issue 12).
+
+Tenant-level facts (tenant row, sending numbers, policy acceptance, enforcement, the
+sender's campaign, the sender chosen per category) are memoised for the rest of the
+transaction (:mod:`frontdesk.storage.txmemo`). That is safe because numbers, policy
+and campaigns change in other requests, i.e. other transactions, and a transaction
+never sees another's writes mid-way on SQLite (it holds the write lock) and reads
+them only at its own risk on PostgreSQL exactly as before (the old code read them
+once per message within the same transaction too). A write of any of those rows
+within the transaction drops the memo, and the tenant row's own fields are compared
+on every use.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from frontdesk.domain import gate, healthcare, quiet_hours
-from frontdesk.domain.campaigns import SenderCampaign
+from frontdesk.domain.campaigns import SenderCampaign, choose_sender
 from frontdesk.domain.consent import ConsentState
 from frontdesk.domain.messages import Category
 from frontdesk.ids import new_id
@@ -55,6 +59,8 @@ class _TenantMemo:
     facts: gate.TenantFacts | None = None
     numbers: tuple[str, ...] | None = None
     campaigns: dict[str, SenderCampaign | None] = field(default_factory=dict)
+    every_campaign: bool = False  # ``campaigns`` holds every sending number's
+    chosen: dict[Category, str | None] = field(default_factory=dict)
 
 
 def _snapshot(tenant: Tenant) -> tuple[Any, ...]:
@@ -123,6 +129,34 @@ def sender_campaign(
     if sender not in memo.campaigns:
         memo.campaigns[sender] = registration.sender_campaign(scope, sender)
     return memo.campaigns[sender]
+
+
+def default_sender(scope: TenantScope, tenant: Tenant, category: Category) -> str | None:
+    """The sending number for a ``category`` message whose caller names none (R-R-01,
+    R-R-05, R-CT-05): :func:`domain.campaigns.choose_sender` over the tenant's numbers
+    in registration order, so with registration enforced it is one whose campaign is
+    approved and carries the category whenever the tenant has one. Read once per
+    category per transaction; None when the tenant has no sending number."""
+    tfacts = tenant_facts(scope, tenant)
+    numbers = sending_numbers(scope, tenant)
+    memo = _memo(scope, tenant)
+    if category in memo.chosen:
+        return memo.chosen[category]
+    if not memo.every_campaign:
+        found = registration.sender_campaigns(scope)
+        memo = _memo(scope, tenant)  # the query's autoflush may have dropped the memo
+        memo.campaigns.update(found)
+        memo.every_campaign = True
+    candidates = [c for c in (memo.campaigns.get(n) for n in numbers) if c is not None]
+    chosen = choose_sender(candidates, category, registration_required=tfacts.registration_required)
+    memo.chosen[category] = chosen.number if chosen is not None else None
+    return memo.chosen[category]
+
+
+def _sender_owned(tfacts: gate.TenantFacts, sender: str | None) -> bool:
+    """R-R-02: the message goes out from one of the tenant's own numbers (or from none,
+    which the registration rules judge); the same answer at accept and at hand-off."""
+    return sender is None or sender in tfacts.numbers
 
 
 # --------------------------------------------------------------------------- one message
@@ -226,8 +260,9 @@ def gather(
         suppressions = scope.active_suppressions(e164)
     tfacts = tenant_facts(scope, tenant)
     campaign = sender_campaign(scope, tenant, sender)
+    owned = _sender_owned(tfacts, sender)
     if e164 is None:
-        return gate.Facts(tenant=tfacts, sender_campaign=campaign)
+        return gate.Facts(tenant=tfacts, sender_owned=owned, sender_campaign=campaign)
     at = at or now
     consent: ConsentState = current_state(scope, e164)
     confirmations = 0
@@ -255,7 +290,7 @@ def gather(
         if tfacts.hipaa_exempt_mode
         else (),
     )
-    return gate.Facts(tenant=tfacts, contact=contact, sender_campaign=campaign)
+    return gate.Facts(tenant=tfacts, contact=contact, sender_owned=owned, sender_campaign=campaign)
 
 
 # --------------------------------------------------------------------------- many messages
@@ -419,8 +454,9 @@ class BatchFacts:
     def facts(self, request: FactsRequest) -> gate.Facts:
         tfacts = tenant_facts(self.scope, self.tenant)
         campaign = sender_campaign(self.scope, self.tenant, request.sender)
+        owned = _sender_owned(tfacts, request.sender)
         if request.e164 is None:
-            return gate.Facts(tenant=tfacts, sender_campaign=campaign)
+            return gate.Facts(tenant=tfacts, sender_owned=owned, sender_campaign=campaign)
         rec = self._by_phone[request.e164]
         consent = rec.consent or ConsentState()
         excl = request.exclude_id
@@ -463,7 +499,9 @@ class BatchFacts:
             if tfacts.hipaa_exempt_mode
             else (),
         )
-        return gate.Facts(tenant=tfacts, contact=contact, sender_campaign=campaign)
+        return gate.Facts(
+            tenant=tfacts, contact=contact, sender_owned=owned, sender_campaign=campaign
+        )
 
     @staticmethod
     def _has_outbound(rec: _Recipient, excl: str | None) -> bool:

@@ -75,12 +75,16 @@ def _request(cmd: SendCommand) -> gate.MessageRequest:
     )
 
 
-def _sender(scope: TenantScope, tenant: Tenant, requested: str | None) -> tuple[str | None, bool]:
-    numbers = facts_service.sending_numbers(scope, tenant)
+def _sender(
+    scope: TenantScope, tenant: Tenant, requested: str | None, category: Category
+) -> tuple[str | None, bool]:
+    """The sending number and whether the tenant owns it (R-R-02). With none requested,
+    one whose campaign may carry the category (R-R-01, R-CT-05; facts.default_sender)."""
     if requested is None:
-        return (numbers[0] if numbers else None), True
+        return facts_service.default_sender(scope, tenant, category), True
     from frontdesk.domain import phone
 
+    numbers = facts_service.sending_numbers(scope, tenant)
     parsed = phone.try_parse(requested)
     e164 = parsed.e164 if parsed else requested
     return e164, e164 in numbers
@@ -106,7 +110,7 @@ def plan(
     from frontdesk.domain import phone
 
     parsed = phone.try_parse(cmd.to)
-    sender, owned = _sender(scope, tenant, cmd.sender)
+    sender, owned = _sender(scope, tenant, cmd.sender, cmd.category)
     at = cmd.send_at if cmd.send_at is not None and cmd.send_at > now else now
     request = facts_service.FactsRequest(
         parsed.e164 if parsed else None, at, exclude_message_id, sender

@@ -368,13 +368,25 @@ def sender_campaign(scope: TenantScope, number: str | None) -> domain.SenderCamp
     """
     if number is None:
         return None
-    kind = domain.sender_number_type(number)
     found = registry.sender_with_campaign(scope, number)
-    if found is None or found[1] is None:
+    return _sender_facts(number, found[1] if found is not None else None)
+
+
+def sender_campaigns(scope: TenantScope) -> dict[str, domain.SenderCampaign]:
+    """:func:`sender_campaign` for every sending number of the tenant, in one query: the
+    candidates :func:`domain.campaigns.choose_sender` picks from (R-R-01, R-CT-05)."""
+    return {
+        number: _sender_facts(number, campaign)
+        for number, campaign in registry.senders_with_campaigns(scope)
+    }
+
+
+def _sender_facts(number: str, campaign: Campaign | None) -> domain.SenderCampaign:
+    kind = domain.sender_number_type(number)
+    if campaign is None:
         return domain.SenderCampaign(
             number=number, number_type=kind, campaign_status=None, use_case=None
         )
-    campaign = found[1]
     return domain.SenderCampaign(
         number=number,
         number_type=kind,

@@ -101,6 +101,17 @@ _SENDER_WITH_CAMPAIGN = (
         SendingNumber.number == bindparam("number"),
     )
 )
+_SENDERS_WITH_CAMPAIGNS = (
+    select(SendingNumber.number, Campaign)
+    .outerjoin(
+        Campaign,
+        and_(
+            Campaign.id == SendingNumber.campaign_id,
+            Campaign.tenant_id == SendingNumber.tenant_id,
+        ),
+    )
+    .where(SendingNumber.tenant_id == bindparam("tenant"))
+)
 _LATEST_ACCEPTANCE = (
     select(PolicyAcceptance)
     .where(PolicyAcceptance.tenant_id == bindparam("tenant"))
@@ -120,6 +131,15 @@ def sender_with_campaign(
     if row is None:
         return None
     return row[0], row[1]
+
+
+def senders_with_campaigns(scope: TenantScope) -> Sequence[tuple[str, Campaign | None]]:
+    """Every sending number of the tenant with the campaign it is linked to, in one query
+    (choosing a sender reads them all); in no particular order."""
+    return [
+        (row[0], row[1])
+        for row in scope.session.execute(_SENDERS_WITH_CAMPAIGNS, {"tenant": scope.tenant_id})
+    ]
 
 
 def latest_acceptance(scope: TenantScope, version: str | None = None) -> PolicyAcceptance | None:
