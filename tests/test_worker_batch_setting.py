@@ -1,12 +1,12 @@
-"""The hand-off batch: bounded on SQLite when a real carrier is called inside the
-transaction that holds the one write lock (an inbound STOP must not wait ~15 s)."""
+"""The claim batch: the outbox calls the carrier outside any transaction, so a real
+carrier claims the default batch; the simulator on SQLite claims larger ones."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from frontdesk.bootstrap import (
-    NETWORK_CARRIER_SQLITE_BATCH,
+    DEFAULT_WORKER_BATCH,
     SIMULATOR_SQLITE_BATCH,
     build,
 )
@@ -35,8 +35,8 @@ def test_the_simulator_on_sqlite_hands_off_full_batches(tmp_path: Path) -> None:
     )
 
 
-def test_a_real_carrier_on_sqlite_hands_off_small_batches(tmp_path: Path) -> None:
-    assert _batch(tmp_path, _twilio()) == NETWORK_CARRIER_SQLITE_BATCH
+def test_a_real_carrier_on_sqlite_claims_the_default_batch(tmp_path: Path) -> None:
+    assert _batch(tmp_path, _twilio()) == DEFAULT_WORKER_BATCH
 
 
 def test_an_explicit_batch_setting_wins(tmp_path: Path) -> None:

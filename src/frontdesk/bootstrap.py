@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Protocol
 
 from frontdesk.clock import Clock, SystemClock
 from frontdesk.config import Settings, check_settings
+from frontdesk.providers.accounts import AccountRouter, CarrierAccountConfig
 from frontdesk.providers.base import InboundSms, Provider, StatusUpdate
 from frontdesk.providers.simulator import CarrierSimulator, SimulatorProfile
 from frontdesk.providers.twilio import TwilioProvider
+from frontdesk.secrets_box import SecretBox, SecretBoxError
+from frontdesk.services import carrier_accounts
 from frontdesk.services.reconcile import ReconcilePolicy
+from frontdesk.storage import carrier_accounts as account_store
 from frontdesk.storage.db import Database, connect
 from frontdesk.storage.migrate import upgrade
+from frontdesk.storage.uow import UnitOfWork
 from frontdesk.worker.loop import Worker
 
 log = logging.getLogger("frontdesk.bootstrap")
@@ -58,6 +67,12 @@ class Container:
     worker: Worker
     embedded_worker: bool
     webhook_verifier: WebhookVerifierFor
+    accounts: CarrierAccounts | None = None
+
+    @property
+    def secret_box(self) -> SecretBox | None:
+        """The key set carrier-account secrets are sealed with, once one is configured."""
+        return self.accounts.box() if self.accounts is not None else None
 
     def close(self) -> None:
         self.worker.stop()
@@ -149,27 +164,125 @@ def webhook_verifiers(provider: Provider) -> WebhookVerifierFor:
     return none
 
 
+def account_factory(settings: Settings) -> Callable[[CarrierAccountConfig], Provider]:
+    """How a tenant's own carrier account becomes a provider: its credentials, the
+    platform's public URL (status callbacks, signatures) and transport settings."""
+    public_base_url = (settings.public_base_url or "").strip() or None
+
+    def build_account(cfg: CarrierAccountConfig) -> Provider:
+        if cfg.provider == "twilio":
+            return TwilioProvider(
+                cfg.account_sid or "",
+                cfg.secret,
+                public_base_url=public_base_url,
+                api_base=cfg.api_base or settings.twilio_api_base,
+            )
+        from frontdesk.providers.smpp import SmppConfig, SmppProvider
+
+        return SmppProvider(
+            SmppConfig(
+                host=cfg.host or "",
+                port=cfg.port or 2775,
+                system_id=cfg.system_id or "",
+                password=cfg.secret,
+                system_type=cfg.system_type,
+                source_addr=settings.smpp_source_addr,
+                window=cfg.window or settings.smpp_window,
+                enquire_link_interval=settings.smpp_enquire_link_seconds,
+            )
+        )
+
+    return build_account
+
+
+@dataclass
+class CarrierAccounts:
+    """Tenants' own carrier accounts as the worker and the webhook edge see them.
+
+    The router's accounts and the number → account map are read from the database at
+    most every ``refresh_seconds`` (an account or a link made through the API is used
+    within that time). Secrets are opened with the deployment's :class:`SecretBox`,
+    built from ``FRONTDESK_SECRET_KEYS`` only once an account exists, so a deployment
+    without tenant accounts needs no key.
+    """
+
+    db: Database
+    router: AccountRouter
+    refresh_seconds: float = 5.0
+    var_dir: Path = Path("var")
+    _numbers: dict[str, str] = field(default_factory=dict)
+    _read_at: float = float("-inf")
+    _box: SecretBox | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def box(self) -> SecretBox | None:
+        if self._box is None:
+            try:
+                self._box, where = SecretBox.from_environment(os.environ, self.var_dir)
+            except SecretBoxError as exc:
+                log.error("carrier account secrets cannot be opened: %s", exc)
+                return None
+            log.info("carrier account secrets: keys from %s", where)
+        return self._box
+
+    def numbers(self) -> dict[str, str]:
+        """Sending number → carrier account id, refreshed with the router's accounts."""
+        with self._lock:
+            if time.monotonic() - self._read_at >= self.refresh_seconds:
+                self._refresh()
+            return self._numbers
+
+    def account_for(self, number: str) -> str | None:
+        return self.numbers().get(number)
+
+    def _refresh(self) -> None:
+        self._read_at = time.monotonic()
+        try:
+            with UnitOfWork(self.db, write=False) as uow:
+                numbers = account_store.number_accounts(uow)
+                configs: list[CarrierAccountConfig] = []
+                if numbers or account_store.any_accounts(uow):
+                    box = self.box()
+                    if box is not None:
+                        configs = carrier_accounts.router_configs(uow, box)
+        except Exception:
+            log.exception("reading carrier accounts failed; the last ones read stay in use")
+            return
+        self.router.reload(configs)
+        self._numbers = numbers
+
+
+def account_webhook_verifiers(accounts: CarrierAccounts) -> WebhookVerifierFor:
+    """A number on a tenant's Twilio account is verified with that account's token; one on
+    the platform default with the platform's; an account this process cannot open
+    (unknown, disabled, key missing) verifies nothing, so its webhooks are refused."""
+    platform = webhook_verifiers(accounts.router.default)
+
+    def verifier(number: str) -> TwilioWebhooks | None:
+        account = accounts.account_for(number)
+        if account is None:
+            return platform(number)
+        provider = accounts.router.provider_for(account)
+        return provider if isinstance(provider, TwilioProvider) else None
+
+    return verifier
+
+
 DEFAULT_WORKER_BATCH = 100
-NETWORK_CARRIER_SQLITE_BATCH = 5
 SIMULATOR_SQLITE_BATCH = 250
 
 
 def worker_batch(settings: Settings, db: Database, provider: Provider) -> int:
-    """The hand-off batch. On SQLite the claim, the carrier calls and the commit share one
-    transaction holding the database's only write lock: with a real carrier (~150 ms a
-    call) 100 messages would keep an inbound STOP waiting ~15 s, Twilio's webhook
-    timeout. A small batch there bounds that wait. The in-process simulator answers at
-    once, so there a batch holds the lock only for Frontdesk's own work (~0.3 ms a
-    message, under 0.1 s for 250, less than one 1,000-message API batch) and larger
-    batches spread each transaction's fixed cost thinner (issue 4: ~12 % less CPU per
-    hand-off than 100). PostgreSQL writers do not block each other: 100 keeps N
-    workers sharing a small backlog."""
+    """Messages claimed per claim transaction. The claim no longer calls the carrier
+    (the outbox sends outside any transaction, issue 12), so a claim holds SQLite's
+    write lock only for Frontdesk's own work (~0.3 ms a message): 100 keeps N
+    PostgreSQL workers sharing a small backlog and bounds how long an inbound STOP
+    waits behind a claim. With the in-process simulator on SQLite larger claims
+    spread each transaction's fixed cost thinner (issue 4: ~12 % less CPU than 100)."""
     if settings.worker_batch is not None:
         return settings.worker_batch
-    if db.dialect == "sqlite":
-        if isinstance(provider, CarrierSimulator):
-            return SIMULATOR_SQLITE_BATCH
-        return NETWORK_CARRIER_SQLITE_BATCH
+    if db.dialect == "sqlite" and isinstance(provider, CarrierSimulator):
+        return SIMULATOR_SQLITE_BATCH
     return DEFAULT_WORKER_BATCH
 
 
@@ -205,7 +318,15 @@ def build(
     if migrate:
         upgrade(db.url)
     clock = clock or SystemClock()
-    provider = provider or make_provider(settings, clock)
+    accounts: CarrierAccounts | None = None
+    if provider is None:
+        default = make_provider(settings, clock)
+        if isinstance(default, CarrierSimulator):
+            provider = default
+        else:
+            router = AccountRouter(default, account_factory(settings))
+            accounts = CarrierAccounts(db, router)
+            provider = router
     worker = Worker(
         db=db,
         provider=provider,
@@ -218,6 +339,11 @@ def build(
             after=timedelta(seconds=settings.reconcile_after_seconds),
             deadline=timedelta(hours=settings.reconcile_deadline_hours),
         ),
+        max_in_flight=settings.worker_max_in_flight,
+        per_account=settings.worker_per_account,
+        send_timeout=settings.worker_send_timeout_seconds,
+        lease_seconds=settings.claim_lease_seconds,
+        accounts=accounts.numbers if accounts is not None else None,
     )
     if embedded_worker is None:
         embedded_worker = settings.embedded_worker
@@ -230,5 +356,10 @@ def build(
         clock=clock,
         worker=worker,
         embedded_worker=embedded_worker,
-        webhook_verifier=webhook_verifiers(provider),
+        webhook_verifier=(
+            account_webhook_verifiers(accounts)
+            if accounts is not None
+            else webhook_verifiers(provider)
+        ),
+        accounts=accounts,
     )

@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     # 250 with the in-process simulator (bootstrap.worker_batch).
     worker_batch: int | None = None
     worker_idle_seconds: float = 0.2
+    # The outbox (worker/dispatch.py): sends in flight per worker process and per carrier
+    # account, the bound on one send, and how long a claim may go without its outcome
+    # before another worker settles it as left by a stopped worker.
+    worker_max_in_flight: int = Field(default=256, ge=1, le=10_000)
+    worker_per_account: int = Field(default=256, ge=1, le=10_000)
+    worker_send_timeout_seconds: float = Field(default=30.0, gt=0)
+    claim_lease_seconds: float = Field(default=120.0, ge=0)
     # After a partial batch the worker waits this long so the next batch fills a little
     # (a step costs the same for 5 messages as for 100); the hand-off latency it adds.
     worker_linger_seconds: float = 0.02

@@ -28,6 +28,7 @@ from frontdesk.api.app import create_app
 from frontdesk.bootstrap import TwilioWebhooks, build
 from frontdesk.clock import FixedClock
 from frontdesk.config import Settings
+from frontdesk.providers.accounts import AccountRouter
 from frontdesk.providers.twilio import TwilioProvider
 from frontdesk.seed import DEMO_CONTACTS, DEMO_NUMBER
 from frontdesk.storage.uow import UnitOfWork
@@ -65,7 +66,9 @@ def twilio_settings(fake: FakeTwilio, tmp_path: Path) -> Settings:
 def tw(fake: FakeTwilio, tmp_path: Path) -> Iterator[TwilioEnv]:
     clock = FixedClock(T0)
     container = build(twilio_settings(fake, tmp_path), clock=clock)
-    provider = container.provider
+    router = container.provider
+    assert isinstance(router, AccountRouter), "tenants' own accounts are routed"
+    provider = router.default
     assert isinstance(provider, TwilioProvider), "bootstrap built the Twilio adapter"
     try:
         with TestClient(create_app(container, start_worker=False)) as client:

@@ -57,7 +57,8 @@ def main() -> None:
     sim = JournalingSimulator(
         seed=args.seed, clock=clock, journal_fd=fd, delay=args.delay_ms / 1000
     )
-    settings = Settings(database_url=args.db, worker_batch=args.batch)
+    # The only worker: claims left by a killed one are settled at once (no lease to wait).
+    settings = Settings(database_url=args.db, worker_batch=args.batch, claim_lease_seconds=0)
     container = build(settings, clock=clock, provider=sim, migrate=False, embedded_worker=False)
     print("started", flush=True)
     claimed = 0

@@ -18,6 +18,7 @@ This module must not import SQLAlchemy; it reaches storage through the unit of w
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
@@ -264,11 +265,22 @@ def _store_status(c: Container, verifier: TwilioWebhooks, params: MultiParams) -
     return result
 
 
+# A callback can beat the worker's write of the send's outcome (the carrier's answer and
+# its first callback leave Twilio moments apart; the outbox writes outcomes in batches):
+# an unknown MessageSid is tried again for a moment before it is given up on.
+UNKNOWN_STATUS_RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8)
+
+
 @router.post("/webhooks/twilio/status", tags=["webhooks"], status_code=204)
 async def twilio_status(request: Request) -> Response:
     """A status callback; duplicates and late reports never move a message back (R-E-01)."""
     c, verifier, params = await verified_webhook(request, STATUS_CALLBACK)
     result = await run_in_threadpool(_store_status, c, verifier, params)
+    for pause in UNKNOWN_STATUS_RETRIES:
+        if result != "unknown" or not params.get("MessageSid"):
+            break
+        await asyncio.sleep(pause)
+        result = await run_in_threadpool(_store_status, c, verifier, params)
     if result == "unknown":
         log.info("twilio status for an unknown message ignored")
     return Response(status_code=204)

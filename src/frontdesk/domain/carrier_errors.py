@@ -204,3 +204,35 @@ def retry_delay(
         return None
     base = error.schedule[failures - 1]
     return now + base + base * (error.jitter * jitter_draw)
+
+
+OVERLOADED = frozenset({"20500", "20503"})
+
+
+def slows_account(code: str | int | None) -> bool:
+    """Does this answer mean the carrier account is over its rate or overloaded?
+
+    Twilio's 429 (20429) and a carrier's queue-full or throttled answers (30022,
+    SMPP ``ESME_RTHROTTLED``/``ESME_RMSGQFUL`` through their aliases) say "slower";
+    a 5xx says the carrier is struggling. The dispatcher backs that account off and
+    narrows its window; the message itself is retried by its own schedule (R-E-02),
+    never dropped. A permanent error says nothing about the account's rate.
+    """
+    if code is None:
+        return False
+    error = classify(code)
+    return error.action is Action.SLOW_DOWN or error.code in OVERLOADED
+
+
+RECIPIENT_ACTIONS = frozenset(
+    {Action.RECORD_OPT_OUT, Action.MARK_INVALID, Action.MARK_NOT_SMS_CAPABLE}
+)
+
+
+def recipient_changed(code: str | int | None) -> bool:
+    """Does this refusal change what the gate knows of the recipient (T-12, R-E-02)?
+
+    A 21610 records an opt-out, a 30005 marks the number invalid, a 30006 a landline:
+    a message to the same recipient decided before this answer must be decided again.
+    """
+    return code is not None and classify(code).action in RECIPIENT_ACTIONS

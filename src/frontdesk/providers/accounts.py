@@ -15,6 +15,7 @@ hands them over with :meth:`AccountRouter.reload`. Secrets live in
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from frontdesk.providers.base import (
+    AsyncSend,
     InboundSms,
     OutboundSms,
     Provider,
@@ -193,6 +195,25 @@ class AccountRouter:
                 ),
             )
         return provider.send(message)
+
+    async def send_async(self, message: OutboundSms) -> SendResult:
+        """``send`` on the dispatcher's loop (``AsyncSend``): the account's provider's own
+        ``send_async`` when it has one, else its ``send`` on a thread."""
+        provider = self.default if message.account is None else self.provider_for(message.account)
+        if provider is None:
+            return self.send(message)
+        if isinstance(provider, AsyncSend):
+            return await provider.send_async(message)
+        return await asyncio.to_thread(provider.send, message)
+
+    async def aclose(self) -> None:
+        """Close the pooled async clients of every provider held, on the loop that used them."""
+        with self._lock:
+            providers = [self.default, *self._built.values()]
+        for provider in providers:
+            aclose = getattr(provider, "aclose", None)
+            if callable(aclose):
+                await aclose()
 
     def parse_inbound(self, form: Mapping[str, str]) -> InboundSms:
         return self.default.parse_inbound(form)

@@ -21,6 +21,9 @@ class OutboundSms:
     sender: str | None
     body: str
     media_urls: tuple[str, ...] = ()
+    # The carrier account the sending number belongs to (a tenant's Twilio subaccount or
+    # SMPP connector); None sends through the platform's default account.
+    account: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +55,11 @@ class InboundSms:
 
 
 class Provider(Protocol):
-    name: str
-    supports_mms: bool
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def supports_mms(self) -> bool: ...
 
     def send(self, message: OutboundSms) -> SendResult: ...
 
@@ -70,6 +76,16 @@ class Provider(Protocol):
     def drain_inbound(self) -> list[InboundSms]:
         """Inbound messages the provider pushed to us out of band (simulator, SMPP)."""
         ...
+
+
+@runtime_checkable
+class AsyncSend(Protocol):
+    """A provider that sends without a thread per request: many sends in flight on one
+    event loop (a pooled HTTP client, an SMPP window). The dispatcher
+    (``worker/dispatch.py``) uses it when present and runs :meth:`Provider.send` in
+    a thread pool otherwise. It is called on the dispatcher's event loop."""
+
+    async def send_async(self, message: OutboundSms) -> SendResult: ...
 
 
 @runtime_checkable

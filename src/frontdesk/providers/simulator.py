@@ -180,6 +180,10 @@ class CarrierSimulator:
             self._maybe_answer(message, final_at)
         return SendResult(accepted=True, provider_message_id=provider_id)
 
+    async def send_async(self, message: OutboundSms) -> SendResult:
+        """The in-process carrier answers at once: no I/O to wait for (``AsyncSend``)."""
+        return self.send(message)
+
     def parse_inbound(self, form: Mapping[str, str]) -> InboundSms:
         return InboundSms(self.name, form.get("id"), form["from"], form["to"], form.get("body", ""))
 

@@ -300,21 +300,38 @@ class SmppProvider:
 
     # --- the port --------------------------------------------------------------------
 
-    def send(self, message: OutboundSms) -> SendResult:
-        if message.media_urls:
-            return SendResult(False, error_code="30008", error_message="SMPP carries no MMS")
-        self.start()
-        assert self._loop is not None
-        limit = (
+    @property
+    def _send_limit(self) -> float:
+        return float(
             self.config.bind_timeout
             + self.config.submit_timeout * (1 + self.config.throttle_retries)
             + self.config.throttle_pause * 2**self.config.throttle_retries
             + 1.0
         )
+
+    def send(self, message: OutboundSms) -> SendResult:
+        if message.media_urls:
+            return SendResult(False, error_code="30008", error_message="SMPP carries no MMS")
+        self.start()
+        assert self._loop is not None
         fut = asyncio.run_coroutine_threadsafe(self._send(message), self._loop)
         try:
-            return fut.result(limit)
+            return fut.result(self._send_limit)
         except concurrent.futures.TimeoutError:
+            fut.cancel()
+            return _refused(NO_RESPONSE)
+
+    async def send_async(self, message: OutboundSms) -> SendResult:
+        """``send`` for a caller on another event loop (``AsyncSend``): the submit runs on
+        the session's own loop and fills its window; the caller's loop only awaits it."""
+        if message.media_urls:
+            return SendResult(False, error_code="30008", error_message="SMPP carries no MMS")
+        self.start()
+        assert self._loop is not None
+        fut = asyncio.run_coroutine_threadsafe(self._send(message), self._loop)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(fut), self._send_limit)
+        except TimeoutError:
             fut.cancel()
             return _refused(NO_RESPONSE)
 

@@ -185,7 +185,13 @@ def record_revocation(
     actor: str,
     evidence: Mapping[str, object],
 ) -> ConsentEventRow:
+    """Append a revocation (R-FCC-02: honoured by any reasonable means, at once).
+
+    The contact is locked in the hand-off's order and the number's claims not yet
+    released to the carrier are fenced, so no message goes out after this commits."""
     ensure_contact(scope, e164, now)
+    scope.lock_contact(e164)
+    scope.fence_claims(e164, marketing_only=revoked_scope is Scope.MARKETING)
     row = ConsentEventRow(
         id=new_id("cev"),
         tenant_id=scope.tenant_id,

@@ -1,9 +1,22 @@
-"""Hand-off: claim due messages, re-run the gate with fresh facts, give them to the carrier.
+"""Hand-off through an outbox: claim due messages, re-run the gate with fresh facts, and
+give those still allowed to the carrier outside any transaction (issue 12).
 
-One transaction covers the claim, the re-check and the hand-off (design.md,
-guarantee 1): on SQLite the write lock, on PostgreSQL the contact-row lock make a
-STOP committed before the hand-off visible to the re-check, and a STOP that
-arrives during the hand-off commit after it.
+Three short transactions, none of them open while a carrier is called (design.md: a
+carrier call takes 100-300 ms; on SQLite a transaction holds the one write lock):
+
+1. :func:`claim_batch` claims due rows, re-checks each with the gate (on SQLite the
+   write lock, on PostgreSQL the contact-row locks make a STOP committed before the
+   claim visible to the re-check) and marks those still allowed as claimed;
+2. the dispatcher (``worker/dispatch.py``) releases each claim with a compare-and-set
+   just before its network write (``storage.claims.release``) and sends many at once;
+   a revocation committed after the claim fences the unreleased claims to that
+   number (``storage.claims.fence_recipient``), so the release finds nothing —
+   **no message is handed to a carrier after the STOP that forbids it has committed**;
+3. :func:`record_outcomes` writes the carrier's answers back in one batch.
+
+A crash between claim and outcome loses nothing: :func:`recover_claims` puts an
+unreleased claim back in the queue and treats a released one as an attempt of unknown
+outcome, retried within the validity period (duplicates bounded by what was in flight).
 
 Before the carrier sees a message it must still be worth sending:
 
@@ -14,7 +27,9 @@ Before the carrier sees a message it must still be worth sending:
   ``send_at``, and a retry is only a new ``send_at`` too, so it passes the same
   re-check and never goes out in quiet hours — R-E-02, T-22);
 * throughput caps per sending number, per campaign and per brand per day
-  (R-R-04) hold it back: over a cap it is rescheduled, never dropped.
+  (R-R-04) hold it back: over a cap it is rescheduled, never dropped. A claimed
+  message counts against the caps from its claim (``handed_off_at``), so many
+  sends in flight never exceed them.
 
 A failed attempt is classified by :mod:`frontdesk.domain.carrier_errors`: a
 permanent error (21610, 30007, 30032, 30034, …) is never retried; a transient one
@@ -27,7 +42,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,10 +51,10 @@ from frontdesk.domain import carrier_errors, gate, throttle
 from frontdesk.domain.carrier_errors import Action, CarrierError
 from frontdesk.domain.consent import Method
 from frontdesk.domain.messages import Category, Status
-from frontdesk.providers.base import OutboundSms, Provider, SendResult
+from frontdesk.providers.base import OutboundSms, SendResult
 from frontdesk.services import consents, suppressions
 from frontdesk.services import facts as facts_service
-from frontdesk.storage import throughput
+from frontdesk.storage import claims, throughput
 from frontdesk.storage.claims import Claimed, MessageUpdates, claim_due_rows, load_message
 from frontdesk.storage.models import Message, Tenant
 from frontdesk.storage.uow import TenantScope, UnitOfWork
@@ -88,11 +103,13 @@ class BatchResult:
 
 
 def _request(msg: Message | Claimed) -> gate.MessageRequest:
-    """The gate's view of a stored message (no sender: it was chosen at accept time)."""
+    """The gate's view of a stored message, with the sender chosen at accept time, so the
+    sender's campaign (R-R-01, R-CT-05) is judged at hand-off as it was at accept."""
     return gate.MessageRequest(
         to=msg.to_phone,
         body=msg.body,
         category=Category(msg.category),
+        sender=msg.from_phone,
         media_urls=tuple(msg.media_urls or ()),
         subject=msg.subject,
         appointment_starts_at=msg.appointment_starts_at,
@@ -138,18 +155,26 @@ def recheck(
     batch: facts_service.BatchFacts | None = None,
 ) -> gate.Decision:
     """Run the gate again with fresh facts; ``batch`` holds them already read for the
-    whole claim (its contacts locked first on PostgreSQL, see :func:`_load_facts`)."""
+    whole claim (its contacts locked first on PostgreSQL, see :func:`_load_facts`).
+
+    The facts are the stored sender's, the number chosen at accept: its campaign's
+    status and use case now (R-R-01, R-R-05, R-CT-05) and whether the tenant still
+    owns it (R-R-02), so a refusal here names what accept would name (issue 12)."""
     request = _request(msg)
     if batch is not None:
-        with uow.session.no_autoflush:  # see deliver_batch: earlier outcomes are already flushed
-            facts = batch.facts(facts_service.FactsRequest(msg.to_phone, now, msg.id))
+        with uow.session.no_autoflush:  # earlier outcomes of the claim are already flushed
+            facts = batch.facts(
+                facts_service.FactsRequest(msg.to_phone, now, msg.id, msg.from_phone)
+            )
         return gate.evaluate(request, facts, now)
     scope = uow.tenant(msg.tenant_id)
     if uow.dialect == "postgresql":
         scope.lock_contact(msg.to_phone)  # SQLite's BEGIN IMMEDIATE already serialises writers
     tenant = scope.tenant()
     with uow.session.no_autoflush:
-        facts = facts_service.gather(scope, tenant, msg.to_phone, now, exclude_message_id=msg.id)
+        facts = facts_service.gather(
+            scope, tenant, msg.to_phone, now, exclude_message_id=msg.id, sender=msg.from_phone
+        )
     return gate.evaluate(request, facts, now)
 
 
@@ -173,7 +198,9 @@ def _load_facts(
             if uow.dialect == "postgresql":
                 for phone in dict.fromkeys(m.to_phone for m in msgs):
                     scope.lock_contact(phone)
-            requests = [facts_service.FactsRequest(m.to_phone, now, m.id) for m in msgs]
+            requests = [
+                facts_service.FactsRequest(m.to_phone, now, m.id, m.from_phone) for m in msgs
+            ]
             out[tenant_id] = facts_service.BatchFacts(scope, scope.tenant(), requests, now)
     return out
 
@@ -475,87 +502,168 @@ def _stop_before_carrier(
     return Status(msg.status)
 
 
-def _send(provider: Provider, msg: Claimed) -> SendResult:
-    try:
-        return provider.send(
-            OutboundSms(
-                message_id=msg.id,
-                to=msg.to_phone,
-                sender=msg.from_phone,
-                body=msg.body,
-                media_urls=tuple(msg.media_urls or ()),
-            )
-        )
-    except Exception as exc:  # the carrier may or may not have it: a transient failure
-        log.warning("send of %s raised %s", msg.id, type(exc).__name__)
-        return SendResult(accepted=False, error_code=None, error_message=type(exc).__name__)
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """A claimed message ready for its carrier: what the dispatcher sends, outside any
+    transaction, once :func:`frontdesk.storage.claims.release` has released it."""
+
+    tenant_id: str
+    token: str
+    sms: OutboundSms
+
+    @property
+    def id(self) -> str:
+        return self.sms.message_id
 
 
-def deliver_batch(
+@dataclass
+class ClaimBatch:
+    """One claim transaction's work: the outcomes decided in it, the hand-offs to make."""
+
+    result: BatchResult
+    token: str
+    ready: list[Handoff] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of a hand-off: the carrier's answer, or None when the claim was fenced
+    (a revocation committed before its release; nothing was sent)."""
+
+    handoff: Handoff
+    sent: SendResult | None
+    provider: str
+
+
+def claim_batch(
     uow: UnitOfWork,
-    provider: Provider,
+    provider_name: str,
     now: datetime,
     limit: int,
+    token: str,
     policy: Policy = DEFAULT_POLICY,
-) -> BatchResult:
-    """Claim up to ``limit`` due messages and hand off those the gate still allows.
+    accounts: dict[str, str] | None = None,
+    provider_for_account: Callable[[str | None], str] | None = None,
+) -> ClaimBatch:
+    """The outbox's claim (issue 12): claim up to ``limit`` due messages, re-run the gate
+    with fresh facts and decide each one; those the gate still allows are marked claimed
+    by ``token`` and returned to be sent after this transaction commits.
 
     The facts of all claimed messages are read at once (:func:`_load_facts`).
-    A message whose outcome is not a plain hand-off may change what later
-    messages to the same number see (a carrier opt-out, a suppression, a new
-    ``send_at``): those later messages are re-checked with :func:`facts.gather`
-    after the flush, as before.
+    A message whose outcome is not a hand-off may change what later messages to the
+    same number see (a suppression, a new ``send_at``): those later messages are
+    re-checked with :func:`facts.gather` after the flush, as before.
 
     The claimed rows are read as columns (:class:`Claimed`), not ORM objects, and
     their outcomes are written as bulk row updates (:class:`MessageUpdates`) and
-    queued events. A plain hand-off changes nothing another message's facts
-    read (``queued`` and ``sending`` are both live to them; the shaper counts this
-    batch's hand-offs itself), so the hand-offs are written together, each with
-    its claim's marking (:func:`claim_due_rows`), at the end or before the next
-    other outcome. Every other outcome — blocked, deferred,
-    throttled, failed, with any suppression or opt-out it records — is written at
+    queued events. A hand-off changes nothing another message's facts read
+    (``queued`` and ``sending`` are both live to them; the shaper counts this
+    batch's hand-offs itself, and ``handed_off_at`` set here counts them for the
+    next claim), so the hand-offs are written together, each with its claim's
+    marking (:func:`claim_due_rows`), at the end or before the next other outcome.
+    Every other outcome — blocked, deferred, throttled, stopped — is written at
     once, so the next re-check sees it.
+
+    ``accounts`` maps a sending number to the tenant's carrier account it sends
+    through; a number without one uses the platform's default account.
+    ``provider_for_account`` names the provider a message sent through an account is
+    recorded under (status callbacks are matched on it); ``provider_name`` otherwise.
     """
-    result = BatchResult()
+    batch = ClaimBatch(BatchResult(), token)
+    result = batch.result
     writes = MessageUpdates()
-    rows = claim_due_rows(uow.session, now, limit, writes)
+    rows = _one_claim_per_recipient(uow, claim_due_rows(uow.session, now, limit, writes), writes)
     result.claimed = len(rows)
     shaper = _Shaper(uow.session)
-    batches = _load_facts(uow, rows, now) if len(rows) > 1 else {}
+    facts = _load_facts(uow, rows, now) if len(rows) > 1 else {}
     views: dict[str, _TenantView] = {}
     changed: set[tuple[str, str]] = set()
     for msg in rows:
         key = (msg.tenant_id, msg.to_phone)
-        batch = None if key in changed else batches.get(msg.tenant_id)
+        known = None if key in changed else facts.get(msg.tenant_id)
         view = views.get(msg.tenant_id)
         if view is None:
             view = views[msg.tenant_id] = _TenantView.read(uow, msg.tenant_id, policy)
-        if not _deliver(uow, provider, msg, now, policy, view, shaper, result, writes, batch):
+        if _decide(uow, msg, now, view, shaper, result, writes, known):
+            account = accounts.get(msg.from_phone or "") if accounts else None
+            writes.set(
+                msg.id,
+                claim_token=token,
+                claimed_at=now,
+                released_at=None,
+                handed_off_at=now,
+                provider=provider_for_account(account) if provider_for_account else provider_name,
+                updated_at=now,
+            )
+            batch.ready.append(
+                Handoff(
+                    msg.tenant_id,
+                    token,
+                    OutboundSms(
+                        message_id=msg.id,
+                        to=msg.to_phone,
+                        sender=msg.from_phone,
+                        body=msg.body,
+                        media_urls=tuple(msg.media_urls or ()),
+                        account=account,
+                    ),
+                )
+            )
+        else:
             writes.write(uow.session)
             uow.session.flush()
             changed.add(key)
             views.clear()
     writes.write(uow.session)
-    return result
+    return batch
 
 
-def _deliver(
+def _one_claim_per_recipient(
+    uow: UnitOfWork, rows: list[Claimed], writes: MessageUpdates
+) -> list[Claimed]:
+    """A recipient's messages are in at most one claim at a time.
+
+    The dispatcher sends one claim's messages to a recipient in order, one at a time,
+    and gives the rest back after an answer that changes the recipient's facts (a
+    21610 records an opt-out, T-12): so a recipient's messages reach the carrier in
+    order, and none decided before such an answer is sent after it. Messages to a
+    recipient still in an earlier claim are left queued for a later round, their
+    claim undone.
+    """
+    if not rows:
+        return rows
+    busy = claims.recipients_in_flight(uow.session)
+    kept: list[Claimed] = []
+    back: list[str] = []
+    for row in rows:
+        if (row.tenant_id, row.to_phone) in busy:
+            back.append(row.id)
+            continue
+        kept.append(row)
+    if back:
+        if uow.dialect == "postgresql":
+            claims.put_back(uow.session, back)
+        else:
+            for message_id in back:
+                writes.discard(message_id)
+    return kept
+
+
+def _decide(
     uow: UnitOfWork,
-    provider: Provider,
     msg: Claimed,
     now: datetime,
-    policy: Policy,
     view: _TenantView,
     shaper: _Shaper,
     result: BatchResult,
     writes: MessageUpdates,
     batch: facts_service.BatchFacts | None = None,
 ) -> bool:
-    """Decide and hand off one claimed message; True for a plain hand-off.
+    """Decide one claimed message; True when it is to be handed off.
 
-    Outcomes other than a plain hand-off are rare; those that read or change more
-    than a few columns (a stop before the carrier, a failed attempt) work on the
-    full ORM row, loaded after every pending row update is written.
+    Outcomes other than a hand-off are rare; those that read or change more than a
+    few columns (a stop before the carrier) work on the full ORM row, loaded after
+    every pending row update is written.
     """
     scope = view.scope
     stop = _stop_code(msg, view, now)
@@ -615,42 +723,116 @@ def _deliver(
             shaper.reserve(msg, limits, slot, handed_off=False)
             result.throttled += 1
             return False
-    sent = _send(provider, msg)
-    if sent.accepted:
+        shaper.reserve(msg, limits, now, handed_off=True)
+    result.handed_off += 1
+    return True
+
+
+def record_outcomes(
+    uow: UnitOfWork, outcomes: Sequence[Outcome], now: datetime, policy: Policy = DEFAULT_POLICY
+) -> BatchResult:
+    """Write what the carrier answered for released hand-offs, in one short transaction.
+
+    Only rows still held by the hand-off's claim are written (a claim settled by
+    :func:`recover_claims` meanwhile is left as it was). An accepted send records
+    its provider id and the ``sending`` event; a refused one is a failed attempt
+    (:func:`after_failure`: retried with backoff when its class allows, never for a
+    permanent error). A fenced claim needs nothing: the fence already wrote it back.
+    """
+    result = BatchResult()
+    sent = [o for o in outcomes if o.sent is not None]
+    held = claims.held_by_claim(uow.session, [(o.handoff.id, o.handoff.token) for o in sent])
+    writes = MessageUpdates()
+    failed: list[Outcome] = []
+    for outcome in sent:
+        assert outcome.sent is not None
+        if outcome.handoff.id not in held:
+            continue
+        if not outcome.sent.accepted:
+            failed.append(outcome)
+            continue
         writes.set(
-            msg.id,
-            provider=provider.name,
-            provider_message_id=sent.provider_message_id,
-            handed_off_at=now,
+            outcome.handoff.id,
+            provider=outcome.provider,
+            provider_message_id=outcome.sent.provider_message_id,
+            claim_token=None,
             error_code=None,
             updated_at=now,
         )
-        scope.add_event(
-            msg.id,
+        uow.tenant(outcome.handoff.tenant_id).add_event(
+            outcome.handoff.id,
             Status.SENDING.value,
             now,
             {"stage": "handoff"},
-            provider=provider.name,
-            provider_message_id=sent.provider_message_id,
+            provider=outcome.provider,
+            provider_message_id=outcome.sent.provider_message_id,
         )
-        if limits.any:
-            shaper.reserve(msg, limits, now, handed_off=True)
         result.handed_off += 1
-        return True
     writes.write(uow.session)
-    full = load_message(uow.session, msg.id)
-    full.updated_at = now
-    full.provider = provider.name
-    status = after_failure(
-        scope, full, sent.error_code, now, policy=policy, detail=sent.error_message
-    )
-    if status is Status.QUEUED:
-        result.retried += 1
-    else:
-        result.failed += 1
-    return False
+    for outcome in failed:
+        assert outcome.sent is not None
+        scope = uow.tenant(outcome.handoff.tenant_id)
+        full = load_message(uow.session, outcome.handoff.id)
+        full.updated_at = now
+        full.provider = outcome.provider
+        full.claim_token = None
+        full.handed_off_at = None
+        status = after_failure(
+            scope,
+            full,
+            outcome.sent.error_code,
+            now,
+            policy=policy,
+            detail=outcome.sent.error_message,
+        )
+        uow.session.flush()
+        if status is Status.QUEUED:
+            result.retried += 1
+        else:
+            result.failed += 1
+    result.canceled = len(outcomes) - len(sent)
+    return result
 
 
-def deliver_one(uow: UnitOfWork, provider: Provider, now: datetime) -> bool:
-    """Hand off at most one due message; True when one was claimed (Zulip-style step)."""
-    return deliver_batch(uow, provider, now, 1).claimed > 0
+LOST_IN_FLIGHT = "lost_in_flight"
+
+
+def recover_claims(
+    uow: UnitOfWork,
+    stale: Sequence[claims.StaleClaim],
+    now: datetime,
+    policy: Policy = DEFAULT_POLICY,
+) -> int:
+    """Guarantee 2 across a crash between claim and outcome (a worker killed mid-send).
+
+    A claim never released was never sent: it goes back to ``queued`` as it was, and
+    the next hand-off's re-check decides it again. A released claim whose outcome was
+    never written may or may not be at the carrier: it is queued again at once as an
+    attempt of unknown outcome (bounded by the attempts and the validity period,
+    re-checked by the gate first), so duplicates are bounded by what was in flight
+    at the crash. Returns how many were settled.
+    """
+    settled = 0
+    for claim in stale:
+        if not claim.released:
+            settled += claims.unclaim(uow.session, [claim.id], claim.token, now)
+            continue
+        full = load_message(uow.session, claim.id)
+        if full.claim_token != claim.token or full.status != Status.SENDING.value:
+            continue
+        scope = uow.tenant(claim.tenant_id)
+        full.claim_token = None
+        full.handed_off_at = None
+        full.updated_at = now
+        detail = f"{LOST_IN_FLIGHT}: the worker stopped before the carrier's answer was stored"
+        if full.attempts >= policy.for_tenant(scope.tenant()).max_attempts:
+            after_failure(scope, full, None, now, policy=policy, detail=detail)
+        else:
+            # The carrier did not fail: the worker died. Queued again at once, the attempt
+            # counted; the next hand-off re-checks it (and its validity period) first.
+            full.status = Status.QUEUED.value
+            full.send_at = now
+            _event(scope, full, full.status, now, stage="recovered", error=detail)
+        uow.session.flush()
+        settled += 1
+    return settled

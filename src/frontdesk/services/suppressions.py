@@ -25,10 +25,13 @@ def add(
     """Add an entry. Entries are merged, never overwritten (R-B-02).
 
     The contact row is locked first, in the same order as a hand-off takes it, so a
-    suppression and a worker re-checking a message to this number never deadlock.
+    suppression and a worker re-checking a message to this number never deadlock;
+    then the number's claims not yet released to the carrier are fenced, so none is
+    sent after this commits (R-FCC-02; storage/claims.py).
     """
     ensure_contact(scope, e164, now)
     scope.lock_contact(e164)
+    scope.fence_claims(e164, marketing_only=scope_name == "marketing")
     for existing in scope.active_suppressions(e164):
         if existing.reason == reason and existing.scope in (scope_name, "all"):
             return existing

@@ -114,6 +114,7 @@ def suspend(
     tenant.suspension_reason = reason
     tenant.suspended_at = now
     tenant.suspension_automatic = automatic
+    uow.tenant(tenant_id).fence_all_claims()
     uow.tenant(tenant_id).audit(
         now, actor, "tenant.suspended", tenant_id, {"reason": reason, "automatic": automatic}
     )

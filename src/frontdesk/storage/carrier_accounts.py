@@ -230,3 +230,13 @@ def reseal(box: SecretBox, row: CarrierAccount) -> None:
     sealed = box.reseal(Sealed(row.secret_key_id, row.secret_ciphertext), _aad(row.id))
     row.secret_ciphertext = sealed.ciphertext
     row.secret_key_id = sealed.key_id
+
+
+def any_accounts(uow: UnitOfWork) -> bool:
+    """Whether any tenant has an enabled carrier account (no secret is opened)."""
+    return (
+        uow.session.execute(
+            select(CarrierAccount.id).where(CarrierAccount.disabled_at.is_(None)).limit(1)
+        ).first()
+        is not None
+    )

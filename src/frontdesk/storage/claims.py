@@ -376,6 +376,9 @@ class MessageUpdates:
     def __bool__(self) -> bool:
         return bool(self._rows)
 
+    def discard(self, message_id: str) -> None:
+        self._rows.pop(message_id, None)
+
     def set(self, message_id: str, **values: Any) -> None:
         row = self._rows.get(message_id)
         if row is None:
@@ -405,3 +408,216 @@ def next_due_at(session: Session) -> datetime | None:
     ]
     times = [t for t in found if t is not None]
     return min(times) if times else None
+
+
+# --- the outbox: claims released to the carrier outside any transaction (issue 12) ------
+#
+# A claimed message is ``sending`` with its claim's ``claim_token`` and ``released_at``
+# NULL. Just before its network write the dispatcher *releases* it with a
+# compare-and-set (:func:`release`): only rows still carrying the token and not
+# released are released. A revocation (STOP, a suppression, a tenant suspended) *fences*
+# the recipient's unreleased claims in its own transaction (:func:`fence_recipient`,
+# :func:`fence_tenant`): they go back to ``queued``, so the next hand-off's re-check
+# blocks them with the revocation's own reason. Both statements write the same message
+# rows, so the database orders them: a release that commits first was handed off before
+# the revocation; a fence that commits first leaves nothing to release. No message is
+# handed to a carrier after the revocation that forbids it has committed.
+
+
+def _fenced_values() -> dict[str, Any]:
+    return {
+        "status": "queued",
+        "attempts": Message.attempts - 1,
+        "claim_token": None,
+        "claimed_at": None,
+        "handed_off_at": None,
+    }
+
+
+def mark_claimed(
+    session: Session, ids: Sequence[str], token: str, now: datetime, provider: str
+) -> None:
+    """The claim's marking of the messages it will hand off (their status is ``sending``)."""
+    if not ids:
+        return
+    for chunk in _chunked(ids):
+        session.execute(
+            update(Message)
+            .where(Message.id.in_(chunk))
+            .values(
+                claim_token=token,
+                claimed_at=now,
+                released_at=None,
+                handed_off_at=now,
+                provider=provider,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+def release(session: Session, ids: Sequence[str], token: str, now: datetime) -> set[str]:
+    """Compare-and-set: release the claims still held by ``token``; the ids released."""
+    released: set[str] = set()
+    for chunk in _chunked(ids):
+        rows = session.execute(
+            update(Message)
+            .where(
+                Message.id.in_(chunk),
+                Message.claim_token == token,
+                Message.status == "sending",
+                Message.released_at.is_(None),
+            )
+            .values(released_at=now)
+            .returning(Message.id)
+            .execution_options(synchronize_session=False)
+        )
+        released.update(str(r[0]) for r in rows)
+    return released
+
+
+def unclaim(session: Session, ids: Sequence[str], token: str, send_at: datetime) -> int:
+    """Give claims back unsent (an account paused by its carrier): ``queued`` at ``send_at``."""
+    count = 0
+    for chunk in _chunked(ids):
+        result = session.execute(
+            update(Message)
+            .where(
+                Message.id.in_(chunk),
+                Message.claim_token == token,
+                Message.status == "sending",
+                Message.released_at.is_(None),
+            )
+            .values(**_fenced_values(), send_at=send_at)
+            .execution_options(synchronize_session=False)
+        )
+        count += int(getattr(result, "rowcount", 0) or 0)
+    return count
+
+
+def fence_recipient(
+    session: Session, tenant_id: str, phone: str, *, marketing_only: bool = False
+) -> int:
+    """A revocation's fence: unreleased claims to ``phone`` go back to ``queued``.
+
+    Call after the recipient's contact lock (the order a hand-off takes), inside the
+    revocation's transaction. Returns how many claims were fenced.
+    """
+    stmt = update(Message).where(
+        Message.tenant_id == tenant_id,
+        Message.to_phone == phone,
+        Message.status == "sending",
+        Message.claim_token.is_not(None),
+        Message.released_at.is_(None),
+    )
+    if marketing_only:
+        stmt = stmt.where(Message.category == "marketing")
+    result = session.execute(
+        stmt.values(**_fenced_values()).execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def fence_tenant(session: Session, tenant_id: str) -> int:
+    """A suspension's fence (R-R-06): every unreleased claim of the tenant is fenced."""
+    result = session.execute(
+        update(Message)
+        .where(
+            Message.tenant_id == tenant_id,
+            Message.status == "sending",
+            Message.claim_token.is_not(None),
+            Message.released_at.is_(None),
+        )
+        .values(**_fenced_values())
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def settle_claims(session: Session, ids: Sequence[str]) -> None:
+    """The outcome of released sends is written: their claim is over."""
+    for chunk in _chunked(ids):
+        session.execute(
+            update(Message)
+            .where(Message.id.in_(chunk))
+            .values(claim_token=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StaleClaim:
+    id: str
+    tenant_id: str
+    token: str
+    released: bool
+
+
+def stale_claims(
+    session: Session,
+    claimed_before: datetime,
+    *,
+    except_prefix: str | None = None,
+    limit: int = 500,
+) -> list[StaleClaim]:
+    """Claims older than ``claimed_before`` whose outcome was never written (a worker
+    died between claim and outcome), skipping the tokens of a live worker's prefix."""
+    c = MESSAGES.c
+    stmt = (
+        select(c.id, c.tenant_id, c.claim_token, c.released_at)
+        .where(
+            c.claim_token.is_not(None),
+            c.status == "sending",
+            c.claimed_at <= claimed_before,
+        )
+        .order_by(c.claimed_at)
+        .limit(limit)
+    )
+    if except_prefix is not None:
+        stmt = stmt.where(~c.claim_token.startswith(except_prefix))
+    return [
+        StaleClaim(str(r.id), str(r.tenant_id), str(r.claim_token), r.released_at is not None)
+        for r in session.execute(stmt)
+    ]
+
+
+def _chunked(ids: Sequence[str], size: int = 500) -> Iterable[list[str]]:
+    items = list(ids)
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def held_by_claim(session: Session, pairs: Sequence[tuple[str, str]]) -> set[str]:
+    """The ids among ``(id, token)`` whose row still carries that claim's token."""
+    wanted = dict(pairs)
+    held: set[str] = set()
+    for chunk in _chunked(list(wanted)):
+        for mid, token in session.execute(
+            select(Message.id, Message.claim_token).where(Message.id.in_(chunk))
+        ):
+            if token is not None and wanted.get(str(mid)) == token:
+                held.add(str(mid))
+    return held
+
+
+def recipients_in_flight(session: Session) -> set[tuple[str, str]]:
+    """(tenant, recipient) pairs with a claim whose outcome is not written yet."""
+    c = MESSAGES.c
+    return {
+        (str(t), str(p))
+        for t, p in session.execute(
+            select(c.tenant_id, c.to_phone).where(c.claim_token.is_not(None)).distinct()
+        )
+    }
+
+
+def put_back(session: Session, ids: Sequence[str]) -> None:
+    """Undo the claim's marking of rows it will not hand off this round (PostgreSQL marks
+    at claim time): ``queued`` again, the attempt not counted."""
+    for chunk in _chunked(ids):
+        session.execute(
+            update(Message)
+            .where(Message.id.in_(chunk))
+            .values(status="queued", attempts=Message.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )

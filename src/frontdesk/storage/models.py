@@ -131,6 +131,7 @@ class Message(Base):
         Index("ix_messages_due", "status", "send_at"),
         Index("ix_messages_tenant_to", "tenant_id", "to_phone", "created_at"),
         Index("ix_messages_provider_id", "provider", "provider_message_id"),
+        Index("ix_messages_claims", "claim_token"),
     )
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
@@ -165,6 +166,11 @@ class Message(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     handed_off_at: Mapped[datetime | None]
+    # The outbox (storage/claims.py): a claimed message carries its claim's token until
+    # its send is released to the carrier (``released_at``) or the claim is fenced.
+    claim_token: Mapped[str | None] = mapped_column(String(40))
+    claimed_at: Mapped[datetime | None]
+    released_at: Mapped[datetime | None]
 
 
 class MessageEvent(Base):

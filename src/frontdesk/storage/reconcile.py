@@ -78,7 +78,9 @@ def awaiting_receipt(
     ``sent`` messages stay ``sent`` for good when their carrier never sends a final
     receipt, so they pile up; only those with ``send_at`` after ``sent_since`` are
     read, a range on the ``(status, send_at)`` index, so the pass does not grow with
-    the table. ``sending`` messages are few (in flight) and all read.
+    the table. ``sending`` messages are few (in flight) and all read, but those still
+    in an outbox claim (no outcome written yet) are the worker's to settle
+    (``services.delivery.recover_claims``).
     """
     if not windows:
         return []
@@ -95,7 +97,7 @@ def awaiting_receipt(
     found = list(
         session.execute(
             select(*_COLUMNS)
-            .where(Message.status == SENDING, or_(*sending))
+            .where(Message.status == SENDING, Message.claim_token.is_(None), or_(*sending))
             .order_by(*order)
             .limit(limit)
         )

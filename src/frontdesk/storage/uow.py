@@ -249,6 +249,20 @@ class TenantScope:
             stmt = stmt.with_for_update()
         return self.session.execute(stmt).scalar_one_or_none()
 
+    def fence_claims(self, phone: str, *, marketing_only: bool = False) -> int:
+        """A revocation's fence on the outbox (storage/claims.py): this number's claims not
+        yet released to the carrier go back to the queue, where the re-check blocks them.
+        Call it after :meth:`lock_contact`."""
+        from frontdesk.storage.claims import fence_recipient
+
+        return fence_recipient(self.session, self.tenant_id, phone, marketing_only=marketing_only)
+
+    def fence_all_claims(self) -> int:
+        """A suspension's fence (R-R-06): every unreleased claim of the tenant."""
+        from frontdesk.storage.claims import fence_tenant
+
+        return fence_tenant(self.session, self.tenant_id)
+
     def contacts(self, limit: int, offset: int) -> Sequence[Contact]:
         return (
             self.session.execute(
