@@ -23,6 +23,7 @@ from frontdesk.api import (
     routes_voice,
 )
 from frontdesk.api.group_commit import SendCommitter
+from frontdesk.api.receipts import ReceiptCommitter
 from frontdesk.bootstrap import Container
 from frontdesk.web import routes as web_routes
 
@@ -35,6 +36,7 @@ the fix. Reason codes are stable strings (see `api.md`)."""
 def create_app(container: Container, *, start_worker: bool | None = None) -> FastAPI:
     run_worker = container.embedded_worker if start_worker is None else start_worker
     committer = SendCommitter(container)
+    receipts = ReceiptCommitter(container)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -44,6 +46,7 @@ def create_app(container: Container, *, start_worker: bool | None = None) -> Fas
             yield
         finally:
             committer.stop()
+            receipts.stop()
             container.worker.stop()
 
     app = FastAPI(
@@ -51,6 +54,7 @@ def create_app(container: Container, *, start_worker: bool | None = None) -> Fas
     )
     app.state.container = container
     app.state.send_committer = committer
+    app.state.receipt_committer = receipts
     problems.install(app)
     # Routes are matched in order, router by router: the hot paths come first (issue 4).
     for module in (

@@ -34,6 +34,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from frontdesk import errors
+from frontdesk.api.receipts import ReceiptCommitter
 from frontdesk.bootstrap import Container, TwilioWebhooks
 from frontdesk.domain import phone
 from frontdesk.domain.messages import PUBLIC_CATEGORIES, Category
@@ -255,16 +256,6 @@ async def twilio_sms(request: Request) -> Response:
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
-def _store_status(c: Container, verifier: TwilioWebhooks, params: MultiParams) -> str:
-    update = verifier.parse_status(params)
-    if not update.provider_message_id:
-        return "unknown"
-    with UnitOfWork(c.db) as uow:
-        result = status.apply_status(uow, update, c.clock.now())
-        uow.commit()
-    return result
-
-
 # A callback can beat the worker's write of the send's outcome (the carrier's answer and
 # its first callback leave Twilio moments apart; the outbox writes outcomes in batches):
 # an unknown MessageSid is tried again for a moment before it is given up on.
@@ -273,14 +264,20 @@ UNKNOWN_STATUS_RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 @router.post("/webhooks/twilio/status", tags=["webhooks"], status_code=204)
 async def twilio_status(request: Request) -> Response:
-    """A status callback; duplicates and late reports never move a message back (R-E-01)."""
-    c, verifier, params = await verified_webhook(request, STATUS_CALLBACK)
-    result = await run_in_threadpool(_store_status, c, verifier, params)
+    """A status callback; duplicates and late reports never move a message back (R-E-01).
+    Concurrent callbacks share one transaction (api/receipts.py)."""
+    _, verifier, params = await verified_webhook(request, STATUS_CALLBACK)
+    update = verifier.parse_status(params)
+    if not update.provider_message_id:
+        log.info("twilio status without a MessageSid ignored")
+        return Response(status_code=204)
+    committer: ReceiptCommitter = request.app.state.receipt_committer
+    result = await committer.apply(update)
     for pause in UNKNOWN_STATUS_RETRIES:
-        if result != "unknown" or not params.get("MessageSid"):
+        if result != "unknown":
             break
         await asyncio.sleep(pause)
-        result = await run_in_threadpool(_store_status, c, verifier, params)
+        result = await committer.apply(update)
     if result == "unknown":
         log.info("twilio status for an unknown message ignored")
     return Response(status_code=204)
