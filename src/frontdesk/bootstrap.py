@@ -249,6 +249,7 @@ class CarrierAccounts:
             log.exception("reading carrier accounts failed; the last ones read stay in use")
             return
         self.router.reload(configs)
+        self.router.link_numbers(numbers)
         self._numbers = numbers
 
 

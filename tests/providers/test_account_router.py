@@ -216,6 +216,17 @@ def test_fetch_status_asks_the_account_of_the_message(
     assert router.fetch_status("p3", account="acct_unknown") is None
 
 
+def test_reconciliation_knowing_only_the_sender_asks_that_numbers_account(
+    default: FakeProvider, factory: Factory
+) -> None:
+    router = AccountRouter(default, factory, [twilio("acct_a")])
+    router.link_numbers({"+14155550177": "acct_a"})
+    assert router.fetch_status("p1", sender="+14155550177") is not None
+    assert factory.one("acct_a").lookups == [("p1", "+14155550177", 1)]
+    assert router.fetch_status("p2", sender="+14155550100") is not None
+    assert default.lookups == [("p2", "+14155550100", 1)]
+
+
 def test_webhook_verification_uses_the_account_provider_when_asked(
     default: FakeProvider, factory: Factory
 ) -> None:

@@ -165,6 +165,7 @@ class AccountRouter:
         self._lock = threading.Lock()
         self._configs: dict[str, CarrierAccountConfig] = {c.id: c for c in configs}
         self._built: dict[str, Provider] = {}
+        self._numbers: dict[str, str] = {}
         # Reports drained from providers closed by a reload, handed out by the next drain.
         self._pending_status: list[StatusUpdate] = []
         self._pending_inbound: list[InboundSms] = []
@@ -248,8 +249,12 @@ class AccountRouter:
         parts: int = 1,
         account: str | None = None,
     ) -> StatusUpdate | None:
-        """The status look-up (``StatusLookup``) through the message's account; None when
-        the account is not held or its provider cannot look up."""
+        """The status look-up (``StatusLookup``) through the message's account — given, or
+        the one its sending number belongs to (:meth:`link_numbers`); None when the
+        account is not held or its provider cannot look up."""
+        if account is None and sender is not None:
+            with self._lock:
+                account = self._numbers.get(sender)
         provider = self.default if account is None else self.provider_for(account)
         if provider is None:
             return None
@@ -300,6 +305,12 @@ class AccountRouter:
                 return None
             self._built[account_id] = built
             return built
+
+    def link_numbers(self, numbers: Mapping[str, str]) -> None:
+        """Which account each sending number belongs to, for look-ups that know only the
+        number a message was sent from (reconciliation)."""
+        with self._lock:
+            self._numbers = dict(numbers)
 
     def reload(self, configs: Iterable[CarrierAccountConfig]) -> None:
         """Replace the set of accounts. Providers of accounts that are gone, or whose
