@@ -91,3 +91,20 @@ def test_the_table_is_data_every_code_is_listed_once_with_a_meaning() -> None:
     assert all(row.meaning for row in carrier_errors.TABLE.values())
     for alias, target in carrier_errors.ALIASES.items():
         assert target in carrier_errors.TABLE, alias
+
+
+def test_an_account_is_slowed_by_rate_limits_overload_and_refused_credentials_only() -> None:
+    """Issue 12: 429s, throttling, 5xx and a refused token pause that carrier account;
+    an answer about one message or recipient does not."""
+    for code in ("20429", "30022", "smpp:0x00000058", "20500", "20503", "20003"):
+        assert carrier_errors.slows_account(code), code
+    for code in ("21610", "30007", "30005", "30008", None):
+        assert not carrier_errors.slows_account(code), code
+
+
+def test_T_12_answers_that_change_what_we_know_of_the_recipient() -> None:
+    assert carrier_errors.recipient_changed("21610")
+    assert carrier_errors.recipient_changed("30005")
+    assert carrier_errors.recipient_changed("30006")
+    assert not carrier_errors.recipient_changed("30007")
+    assert not carrier_errors.recipient_changed("20429")

@@ -115,6 +115,12 @@ _ROWS: tuple[CarrierError, ...] = (
         "20500", "provider internal error", RetryClass.TRANSIENT, Action.NONE, EXPONENTIAL
     ),
     CarrierError("20503", "provider unavailable", RetryClass.TRANSIENT, Action.NONE, EXPONENTIAL),
+    # A carrier account whose credentials are refused (a tenant's wrong or revoked token):
+    # one retry after 15 minutes gives the business time to fix it; the dispatcher also
+    # pauses that account (``slows_account``), and no other account is touched.
+    CarrierError(
+        "20003", "carrier account authentication failed", RetryClass.ONCE, Action.NONE, (_m(15),)
+    ),
 )
 
 TABLE: Mapping[str, CarrierError] = {row.code: row for row in _ROWS}
@@ -206,7 +212,7 @@ def retry_delay(
     return now + base + base * (error.jitter * jitter_draw)
 
 
-OVERLOADED = frozenset({"20500", "20503"})
+OVERLOADED = frozenset({"20500", "20503", "20003"})
 
 
 def slows_account(code: str | int | None) -> bool:
@@ -216,7 +222,9 @@ def slows_account(code: str | int | None) -> bool:
     SMPP ``ESME_RTHROTTLED``/``ESME_RMSGQFUL`` through their aliases) say "slower";
     a 5xx says the carrier is struggling. The dispatcher backs that account off and
     narrows its window; the message itself is retried by its own schedule (R-E-02),
-    never dropped. A permanent error says nothing about the account's rate.
+    never dropped. Refused credentials (20003) pause the account too: every send
+    through it would fail the same way. A permanent error about one message says
+    nothing about the account.
     """
     if code is None:
         return False
