@@ -77,6 +77,8 @@ def test_an_altered_ciphertext_or_other_key_material_under_the_same_id_does_not_
         "bad id!:" + base64.urlsafe_b64encode(b"x" * 32).decode(),
         f"{K1},{K1}",
     ],
+    # Ids by position: K1 is random, and xdist workers must collect the same ids.
+    ids=["empty", "blank", "no-key-id", "short", "31-bytes", "bad-id", "duplicate-id"],
 )
 def test_a_bad_key_set_names_the_variable_and_how_to_generate_a_key(spec: str) -> None:
     with pytest.raises(SecretKeyError) as err:
