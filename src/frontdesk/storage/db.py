@@ -62,10 +62,16 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    # The pool fits the process's concurrency: the API's 40 request threads, the group
+    # committers, the worker and the dispatcher's release thread. SQLAlchemy's default
+    # (5 + 10) made requests wait 30 s for a connection and fail under a burst of
+    # status callbacks; an SQLite connection costs a file handle and its page cache.
     engine = create_engine(
         url,
         connect_args={"timeout": 30, "check_same_thread": False},
         json_serializer=json_text,
+        pool_size=16,
+        max_overflow=32,
     )
 
     @event.listens_for(engine, "connect")
