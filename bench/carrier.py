@@ -582,6 +582,19 @@ def machine_busy() -> tuple[float, float]:
     return sum(v) / tp.TICK, (v[3] + v[4]) / tp.TICK
 
 
+def postgres_cpu() -> float:
+    """utime + stime of every live ``postgres`` process on the machine (its backends,
+    which other users' tests may share: an upper bound for this phase's)."""
+    total = 0.0
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "postgres":
+                total += tp.cpu_seconds(int(comm.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def wait_received(carrier: Carrier, n: int, procs: list[tp.Proc], stall: float) -> None:
     last, since = -1, time.monotonic()
     while True:
@@ -658,6 +671,7 @@ def run_phase(run: Run, phase: str, round_no: int) -> dict[str, Any]:
             cpu0 = [p.cpu() for p in procs]
             carrier_cpu0 = carrier.proc.cpu()
             busy0 = machine_busy()
+            pg0 = postgres_cpu() if db == "pg" else 0.0
             stopper = (
                 StopClient.start(srv.port, key, run.stop_phones, args.stops_per_second)
                 if stops
@@ -672,6 +686,7 @@ def run_phase(run: Run, phase: str, round_no: int) -> dict[str, Any]:
             cpus = [p.cpu() - c for p, c in zip(procs, cpu0, strict=True)]
             carrier_cpu = carrier.proc.cpu() - carrier_cpu0
             busy1 = machine_busy()
+            pg_cpu = postgres_cpu() - pg0 if db == "pg" else None
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(timeout=60)
@@ -703,6 +718,7 @@ def run_phase(run: Run, phase: str, round_no: int) -> dict[str, Any]:
                     "server_cpu_ms": 1000 * cpus[0] / n,
                     "workers_cpu_ms": 1000 * sum(cpus[1:]) / n if db == "pg" else None,
                     "carrier_cpu_ms": 1000 * carrier_cpu / n,
+                    "postgres_cpu_ms": 1000 * pg_cpu / n if pg_cpu is not None else None,
                     "client_cpu_ms": 1000 * load["cpu"] / n,
                     "server_cpu_pct": 100 * cpus[0] / (seen - t_first),
                     "workers_cpu_pct": [round(100 * c / (seen - t_first), 1) for c in cpus[1:]],
@@ -868,10 +884,14 @@ def print_run(r: dict[str, Any]) -> None:
         f"{r['first_at_carrier_s'] * 1000:.0f} ms); accepted {r['accept_rate']:.0f}/s "
         f"(request p50 {r['request_p50_ms']:.1f} ms, p99 {r['request_p99_ms']:.1f} ms)"
     )
+    pg = ""
+    if r.get("postgres_cpu_ms") is not None:
+        pg = f", postgres processes {r['postgres_cpu_ms']:.3f}"
     print(
         f"{'':14s} CPU ms/msg: server {r['server_cpu_ms']:.3f} ({r['server_cpu_pct']:.0f} % of a "
         f"core){workers}, carrier {r['carrier_cpu_ms']:.3f} ({r['carrier_cpu_pct']:.0f} %), "
-        f"client {r['client_cpu_ms']:.3f}; machine busy {r['machine_busy_pct']:.0f} % of 2 cores"
+        f"client {r['client_cpu_ms']:.3f}{pg}; machine busy {r['machine_busy_pct']:.0f} % of "
+        "2 cores"
     )
     extra = ""
     if "stops_sent" in r:
