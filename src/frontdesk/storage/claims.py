@@ -434,26 +434,14 @@ def _fenced_values() -> dict[str, Any]:
     }
 
 
-def mark_claimed(
-    session: Session, ids: Sequence[str], token: str, now: datetime, provider: str
-) -> None:
-    """The claim's marking of the messages it will hand off (their status is ``sending``)."""
-    if not ids:
-        return
-    for chunk in _chunked(ids):
-        session.execute(
-            update(Message)
-            .where(Message.id.in_(chunk))
-            .values(
-                claim_token=token,
-                claimed_at=now,
-                released_at=None,
-                handed_off_at=now,
-                provider=provider,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        )
+def _unreleased(ids: Sequence[str], token: str) -> ColumnElement[bool]:
+    """Rows among ``ids`` still claimed by ``token`` and not released to the carrier."""
+    return and_(
+        Message.id.in_(ids),
+        Message.claim_token == token,
+        Message.status == "sending",
+        Message.released_at.is_(None),
+    )
 
 
 def release(session: Session, ids: Sequence[str], token: str, now: datetime) -> set[str]:
@@ -462,12 +450,7 @@ def release(session: Session, ids: Sequence[str], token: str, now: datetime) -> 
     for chunk in _chunked(ids):
         rows = session.execute(
             update(Message)
-            .where(
-                Message.id.in_(chunk),
-                Message.claim_token == token,
-                Message.status == "sending",
-                Message.released_at.is_(None),
-            )
+            .where(_unreleased(chunk, token))
             .values(released_at=now)
             .returning(Message.id)
             .execution_options(synchronize_session=False)
@@ -482,12 +465,7 @@ def unclaim(session: Session, ids: Sequence[str], token: str, send_at: datetime)
     for chunk in _chunked(ids):
         result = session.execute(
             update(Message)
-            .where(
-                Message.id.in_(chunk),
-                Message.claim_token == token,
-                Message.status == "sending",
-                Message.released_at.is_(None),
-            )
+            .where(_unreleased(chunk, token))
             .values(**_fenced_values(), send_at=send_at)
             .execution_options(synchronize_session=False)
         )
@@ -503,27 +481,22 @@ def fence_recipient(
     Call after the recipient's contact lock (the order a hand-off takes), inside the
     revocation's transaction. Returns how many claims were fenced.
     """
-    stmt = update(Message).where(
-        Message.tenant_id == tenant_id,
-        Message.to_phone == phone,
-        Message.status == "sending",
-        Message.claim_token.is_not(None),
-        Message.released_at.is_(None),
-    )
+    where = [Message.tenant_id == tenant_id, Message.to_phone == phone]
     if marketing_only:
-        stmt = stmt.where(Message.category == "marketing")
-    result = session.execute(
-        stmt.values(**_fenced_values()).execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+        where.append(Message.category == "marketing")
+    return _fence(session, where)
 
 
 def fence_tenant(session: Session, tenant_id: str) -> int:
     """A suspension's fence (R-R-06): every unreleased claim of the tenant is fenced."""
+    return _fence(session, [Message.tenant_id == tenant_id])
+
+
+def _fence(session: Session, where: list[ColumnElement[bool]]) -> int:
     result = session.execute(
         update(Message)
         .where(
-            Message.tenant_id == tenant_id,
+            *where,
             Message.status == "sending",
             Message.claim_token.is_not(None),
             Message.released_at.is_(None),
@@ -532,17 +505,6 @@ def fence_tenant(session: Session, tenant_id: str) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def settle_claims(session: Session, ids: Sequence[str]) -> None:
-    """The outcome of released sends is written: their claim is over."""
-    for chunk in _chunked(ids):
-        session.execute(
-            update(Message)
-            .where(Message.id.in_(chunk))
-            .values(claim_token=None)
-            .execution_options(synchronize_session=False)
-        )
 
 
 @dataclass(frozen=True, slots=True)
