@@ -49,9 +49,8 @@ class Settings(BaseSettings):
     # Scheme and host (no path) Twilio calls: signatures are checked against it and
     # every Twilio send names {public_base_url}/webhooks/twilio/status as its callback.
     public_base_url: str | None = None
-    # Messages claimed per hand-off transaction; None = 100 on PostgreSQL; on SQLite 5 with
-    # a real carrier (its calls are made while the transaction holds the one write lock),
-    # 250 with the in-process simulator (bootstrap.worker_batch).
+    # Messages claimed per claim transaction; None = 100, or 250 on SQLite with the
+    # in-process simulator (bootstrap.worker_batch). The carrier is called after it commits.
     worker_batch: int | None = None
     worker_idle_seconds: float = 0.2
     # The outbox (worker/dispatch.py): sends in flight per worker process and per carrier
