@@ -123,6 +123,8 @@ def _make_twilio(settings: Settings) -> Provider:
         public_base_url=public_base_url,
         api_base=settings.twilio_api_base,
         webhook_shared_key=settings.twilio_webhook_shared_key or None,
+        # As many connections as sends in flight: a send never waits for one in-process.
+        max_connections=settings.worker_max_in_flight,
     )
 
 
@@ -176,6 +178,7 @@ def account_factory(settings: Settings) -> Callable[[CarrierAccountConfig], Prov
                 cfg.secret,
                 public_base_url=public_base_url,
                 api_base=cfg.api_base or settings.twilio_api_base,
+                max_connections=settings.worker_max_in_flight,
             )
         from frontdesk.providers.smpp import SmppConfig, SmppProvider
 
