@@ -108,6 +108,7 @@ retry slower); an invalid destination is an unknown number (30005: never retry, 
 ``invalid_number``); a refused source is a sender the route does not allow (30034: block
 the sender); anything else, including a resp that never came, is 30008 (one retry)."""
 
+_NO_MMS = SendResult(False, error_code="30008", error_message="SMPP carries no MMS")
 UNKNOWN_SUBMIT_ERROR = SubmitError("ESME_UNKNOWN", "30008", retry=True)
 # An SMSC outage is transient: 20503 backs off exponentially instead of one retry (R-E-02).
 NOT_BOUND = SubmitError("NOT_BOUND", "20503", retry=True)
@@ -309,12 +310,18 @@ class SmppProvider:
             + 1.0
         )
 
-    def send(self, message: OutboundSms) -> SendResult:
+    def _submitted(self, message: OutboundSms) -> concurrent.futures.Future[SendResult] | None:
+        """The send started on the session's own loop; None for MMS, which SMPP cannot carry."""
         if message.media_urls:
-            return SendResult(False, error_code="30008", error_message="SMPP carries no MMS")
+            return None
         self.start()
         assert self._loop is not None
-        fut = asyncio.run_coroutine_threadsafe(self._send(message), self._loop)
+        return asyncio.run_coroutine_threadsafe(self._send(message), self._loop)
+
+    def send(self, message: OutboundSms) -> SendResult:
+        fut = self._submitted(message)
+        if fut is None:
+            return _NO_MMS
         try:
             return fut.result(self._send_limit)
         except concurrent.futures.TimeoutError:
@@ -324,11 +331,9 @@ class SmppProvider:
     async def send_async(self, message: OutboundSms) -> SendResult:
         """``send`` for a caller on another event loop (``AsyncSend``): the submit runs on
         the session's own loop and fills its window; the caller's loop only awaits it."""
-        if message.media_urls:
-            return SendResult(False, error_code="30008", error_message="SMPP carries no MMS")
-        self.start()
-        assert self._loop is not None
-        fut = asyncio.run_coroutine_threadsafe(self._send(message), self._loop)
+        fut = self._submitted(message)
+        if fut is None:
+            return _NO_MMS
         try:
             return await asyncio.wait_for(asyncio.wrap_future(fut), self._send_limit)
         except TimeoutError:

@@ -125,13 +125,6 @@ class Worker:
         self.reconcile()
         return claimed
 
-    def deliver_one(self) -> bool:
-        claimed = self.claim(1)
-        self.dispatcher.wait_all(STEP_TIMEOUT_SECONDS)
-        self.write_outcomes()
-        self.apply_reports()
-        return claimed > 0
-
     def claim(self, limit: int) -> int:
         """Claim up to ``limit`` due messages (one transaction) and start their sends."""
         if limit <= 0:
